@@ -1,0 +1,62 @@
+/** The protocol version this build speaks. Bumped on any incompatible change to a message. */
+export const PROTOCOL_VERSION = 1
+
+/** WebSocket subprotocol that carries the version through the HTTP upgrade. */
+export const SUBPROTOCOL = `forkd.v${PROTOCOL_VERSION}`
+
+/** Upgrade paths: one for a worker connection, one for a status query. */
+export const WORKER_PATH = '/forkd'
+export const STATUS_PATH = '/forkd/status'
+
+/** Message type tags: the first element of every message array. */
+export const MessageType = {
+  Hello: 0,
+  Call: 1,
+  Ok: 2,
+  Error: 3,
+  Done: 4,
+  DoneAck: 5,
+  Log: 6,
+  Event: 7,
+  Cancel: 8,
+  Retire: 9,
+  Bye: 10,
+  Status: 11,
+} as const
+export type MessageType = (typeof MessageType)[keyof typeof MessageType]
+
+/** Bits of a call's `flags` field. */
+export const CallFlags = {
+  /** The caller has a log sink: send log records for this call. */
+  Logs: 1,
+  /** The caller has an event handler: send events for this call. */
+  Events: 2,
+} as const
+
+/**
+ * WebSocket close codes in the private range (4000-4999).
+ * `Discard` asks the worker to exit at once, abandoning any running call (timeout, abort).
+ */
+export const CloseCode = {
+  Normal: 1000,
+  Protocol: 1002,
+  TooBig: 1009,
+  Discard: 4000,
+  ProtocolError: 4001,
+  VersionMismatch: 4002,
+  WorkerExited: 4003,
+  HungWorkerKilled: 4004,
+  HandshakeTimeout: 4005,
+  ServerAtCapacity: 4006,
+  CheckoutDoneFailed: 4007,
+} as const
+
+/** Defaults for the limits every endpoint enforces. */
+export const Limits = {
+  /** Largest frame either side accepts, in bytes. */
+  maxPayload: 64 * 1024 * 1024,
+  /** Deepest nesting of arrays, maps and objects in an encoded value. */
+  maxDepth: 512,
+  /** Largest number of messages in one batched frame. */
+  maxBatch: 4096,
+} as const

@@ -1,0 +1,6 @@
+export { PROTOCOL_VERSION, SUBPROTOCOL, WORKER_PATH, STATUS_PATH, MessageType, CallFlags, CloseCode, Limits } from './constants.js'
+export type * from './messages.js'
+export { Codec } from './codec.js'
+export { checkClientMessage, checkWorkerMessage, assertEncodable } from './validation.js'
+export { toWireError } from './wire-error.js'
+export { ForkdError, ProtocolError, UnencodableError, brand } from './errors.js'

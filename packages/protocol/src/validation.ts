@@ -1,0 +1,135 @@
+/**
+ * Shape checks for decoded messages and an encodability check for values. Everything a peer sends
+ * passes through here before any other code looks at it.
+ */
+import { CallFlags, Limits, MessageType } from './constants.js'
+import { ProtocolError, UnencodableError } from './errors.js'
+import type { ClientMessage, WireError, WorkerMessage } from './messages.js'
+
+const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map)
+const allFlags = CallFlags.Logs | CallFlags.Events
+
+function malformed(what: string): never {
+  throw new ProtocolError(`malformed message: ${what}`)
+}
+
+function checkWireError(e: unknown): asserts e is WireError {
+  if (!isRecord(e) || typeof e.name !== 'string' || typeof e.message !== 'string' || typeof e.kind !== 'string')
+    malformed('error must be a map with string name, message and kind')
+}
+
+/** Narrows a decoded value to a message a client may send; throws ProtocolError otherwise. */
+export function checkClientMessage(m: unknown): ClientMessage {
+  if (!Array.isArray(m)) malformed('not an array')
+  switch (m[0]) {
+    case MessageType.Call:
+      if (m.length !== 6 || !isUint(m[1]) || !isUint(m[2]) || !(m[3] === null || typeof m[3] === 'string') ||
+        !Array.isArray(m[4]) || !isUint(m[5]) || (m[5] & ~allFlags) !== 0)
+        malformed('call must be [1, id, epoch, method|null, args[], flags]')
+      return m as ClientMessage
+    case MessageType.Done:
+      if (m.length !== 1) malformed('done must be [4]')
+      return m as ClientMessage
+    case MessageType.Cancel:
+      if (m.length !== 2 || !isUint(m[1])) malformed('cancel must be [8, id]')
+      return m as ClientMessage
+    default:
+      return malformed(`unknown client message type ${String(m[0])}`)
+  }
+}
+
+/** Narrows a decoded value to a message a worker may send; throws ProtocolError otherwise. */
+export function checkWorkerMessage(m: unknown): WorkerMessage {
+  if (!Array.isArray(m)) malformed('not an array')
+  switch (m[0]) {
+    case MessageType.Hello: {
+      const h = m[1]
+      if (m.length !== 2 || !isRecord(h) || !isUint(h.v) || !isUint(h.pid) || !isUint(h.id) ||
+        typeof h.name !== 'string' || !isUint(h.serverPid) || typeof h.checkoutDone !== 'boolean')
+        malformed('hello must be [0, {v, pid, id, name, serverPid, checkoutDone}]')
+      break
+    }
+    case MessageType.Ok:
+      if (m.length !== 3 || !isUint(m[1])) malformed('ok must be [2, id, value]')
+      break
+    case MessageType.Error:
+      if (m.length !== 3 || !isUint(m[1])) malformed('error must be [3, id, error]')
+      checkWireError(m[2])
+      break
+    case MessageType.DoneAck:
+      if (m.length !== 2) malformed('done-ack must be [5, error|null]')
+      if (m[1] !== null) checkWireError(m[1])
+      break
+    case MessageType.Log:
+      if (m.length !== 6 || !isUint(m[1]) || typeof m[2] !== 'string' || typeof m[3] !== 'number' ||
+        typeof m[4] !== 'string' || !(m[5] === null || isRecord(m[5])))
+        malformed('log must be [6, id, level, time, message, fields|null]')
+      break
+    case MessageType.Event:
+      if (m.length !== 4 || !isUint(m[1]) || typeof m[2] !== 'string') malformed('event must be [7, id, name, data]')
+      break
+    case MessageType.Retire:
+      if (m.length !== 2 || typeof m[1] !== 'string') malformed('retire must be [9, reason]')
+      break
+    case MessageType.Bye:
+      if (m.length !== 2 || !isRecord(m[1]) || typeof m[1].reason !== 'string') malformed('bye must be [10, {reason}]')
+      break
+    case MessageType.Status:
+      if (m.length !== 2 || !isRecord(m[1])) malformed('status must be [11, {...}]')
+      break
+    default:
+      malformed(`unknown worker message type ${String(m[0])}`)
+  }
+  return m as WorkerMessage
+}
+
+const plainPrototypes = new Set<unknown>([Object.prototype, null])
+
+/**
+ * Throws UnencodableError naming the first part of `value` that CBOR cannot carry faithfully:
+ * functions, symbols, class instances with no encoding, and nesting deeper than `maxDepth`
+ * (which is also how a cycle shows up). Cheap for the common case of strings and numbers.
+ */
+export function assertEncodable(value: unknown, maxDepth: number = Limits.maxDepth): void {
+  check(value, '', 0, maxDepth)
+}
+
+function check(value: unknown, path: string, depth: number, maxDepth: number): void {
+  switch (typeof value) {
+    case 'string': case 'number': case 'boolean': case 'bigint': case 'undefined':
+      return
+    case 'function':
+      throw new UnencodableError(`cannot encode a function at ${path || 'the top level'}`)
+    case 'symbol':
+      throw new UnencodableError(`cannot encode a symbol at ${path || 'the top level'}`)
+  }
+  if (value === null) return
+  if (depth >= maxDepth)
+    throw new UnencodableError(`value nested deeper than ${maxDepth} levels at ${path || 'the top level'} (is it cyclic?)`)
+  const obj = value as object
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) check(obj[i], `${path}[${i}]`, depth + 1, maxDepth)
+    return
+  }
+  if (ArrayBuffer.isView(obj) || obj instanceof Date || obj instanceof RegExp) return
+  if (obj instanceof Map) {
+    for (const [k, v] of obj) {
+      check(k, `${path}<key>`, depth + 1, maxDepth)
+      check(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k})`, depth + 1, maxDepth)
+    }
+    return
+  }
+  if (obj instanceof Set) {
+    for (const v of obj) check(v, `${path}<item>`, depth + 1, maxDepth)
+    return
+  }
+  if (obj instanceof Error) return
+  const proto = Object.getPrototypeOf(obj)
+  if (!plainPrototypes.has(proto)) {
+    const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous class'
+    throw new UnencodableError(`cannot encode an instance of ${name} at ${path || 'the top level'}: only plain objects, arrays, Map, Set, Date, RegExp, binary and primitives cross the wire`)
+  }
+  for (const key in obj) check((obj as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1, maxDepth)
+}
