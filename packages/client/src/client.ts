@@ -1,0 +1,120 @@
+/**
+ * The public client: options, lifecycle, and `checkout()`.
+ *
+ * @example
+ * ```ts
+ * const client = new Client<typeof import('./worker.js').default>({ connect: '/run/app.sock' })
+ * const c = await client.checkout()
+ * try { await c.hash('secret') } finally { c.release() }
+ * ```
+ */
+import pTimeout from 'p-timeout'
+import { createCheckoutProxy } from './checkout-proxy.js'
+import { ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
+import { toSinkFunction } from './log-sink.js'
+import { checkTimeout, normalizeClientOptions, type ClientOptions, type NormalizedClientOptions } from './options.js'
+import { Pool, type PoolStats } from './pool.js'
+import type { Checkout, CheckoutOptions } from './remote-types.js'
+import type { CheckoutState } from './checkout.js'
+
+interface LeakRecord {
+  state: CheckoutState
+  site: { stack?: string } | undefined
+}
+
+let leakWarned = false
+const leaks = new FinalizationRegistry<LeakRecord>((record) => {
+  if (record.state.released) return
+  record.state.leaked()
+  if (!leakWarned) {
+    leakWarned = true
+    const where = record.site?.stack?.split('\n').slice(1).join('\n') ?? '    (set trackCheckoutSites: true to see where)'
+    process.emitWarning(`a forkd checkout was garbage-collected without release(); its worker was discarded. It was made at:\n${where}`, {
+      code: 'FORKD_WARN_CHECKOUT_LEAKED',
+    })
+  }
+})
+
+export class Client<W = unknown> {
+  readonly #options: NormalizedClientOptions
+  readonly #pool: Pool
+  #closing: Promise<void> | undefined
+
+  constructor(options: ClientOptions) {
+    this.#options = normalizeClientOptions(options)
+    this.#pool = new Pool(this.#options)
+  }
+
+  /** Options after defaults, for diagnostics. */
+  get options(): Readonly<NormalizedClientOptions> {
+    return this.#options
+  }
+
+  /**
+   * Waits for a worker and leases it exclusively. Pending checkouts are served first come, first
+   * served; the timeout covers the wait (including while the server is down).
+   */
+  checkout<W2 = W>(options: CheckoutOptions = {}): Promise<Checkout<W2>> {
+    let timeout: number
+    let sink: ReturnType<typeof toSinkFunction> | undefined
+    try {
+      if (typeof options !== 'object' || options === null) throw new TypeError(`forkd checkout: options must be an object, got ${String(options)}`)
+      timeout = options.timeout ?? this.#options.timeout
+      checkTimeout('timeout', timeout)
+      sink = options.log === undefined ? undefined : toSinkFunction(options.log)
+    } catch (error) {
+      return Promise.reject(error)
+    }
+    if (this.#closing !== undefined) return Promise.reject(new ClientClosedError(this.#options.name))
+    if (this.#pool.pendingCount >= this.#options.maxPendingCheckouts)
+      return Promise.reject(new QueueFullError(this.#options.name, this.#options.maxPendingCheckouts))
+    let site: { stack?: string } | undefined
+    if (this.#options.trackCheckoutSites) {
+      site = {}
+      Error.captureStackTrace(site, this.checkout)
+    }
+    const pool = this.#pool
+    const name = this.#options.name
+    let node: ReturnType<Pool['enqueue']> | undefined
+    const granted = new Promise<Checkout<W2>>((resolve, reject) => {
+      node = pool.enqueue({
+        grant: (conn) => {
+          const state = pool.open(conn, timeout, sink)
+          const proxy = createCheckoutProxy<W2>(state)
+          leaks.register(proxy, { state, site }, state)
+          state.onFinish = () => leaks.unregister(state)
+          resolve(proxy)
+        },
+        fail: reject,
+      })
+    })
+    if (timeout === Infinity) return granted
+    return pTimeout(granted, {
+      milliseconds: timeout,
+      fallback: () => {
+        pool.dequeue(node!)
+        const cause = pool.lastConnectError
+        const why = cause === undefined ? 'waiting for a worker' : `waiting for the server (${cause.message})`
+        throw new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${timeout / 1000} seconds ${why}`, timeout, { cause })
+      },
+    })
+  }
+
+  /** Counts of workers by state, waiting checkouts and retirements. */
+  stats(): PoolStats {
+    return this.#pool.stats()
+  }
+
+  /**
+   * Closes every worker connection; pending checkouts and running calls reject with
+   * ClientClosedError. Idempotent; resolves when every connection is closed.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#pool.close()
+    return this.#closing
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+}

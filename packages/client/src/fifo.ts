@@ -1,0 +1,56 @@
+/**
+ * A FIFO with O(1) push, shift and removal of any entry by its node: the pending-checkout queue
+ * must not cost time linear in its length when a waiting checkout times out (AnyEvent::Task's
+ * surge degrades quadratically for exactly that reason).
+ */
+export interface FifoNode<T> {
+  readonly value: T
+  prev: FifoNode<T> | null
+  next: FifoNode<T> | null
+  linked: boolean
+}
+
+export class Fifo<T> {
+  #head: FifoNode<T> | null = null
+  #tail: FifoNode<T> | null = null
+  #length = 0
+
+  get length(): number {
+    return this.#length
+  }
+
+  push(value: T): FifoNode<T> {
+    const node: FifoNode<T> = { value, prev: this.#tail, next: null, linked: true }
+    if (this.#tail === null) this.#head = node
+    else this.#tail.next = node
+    this.#tail = node
+    this.#length++
+    return node
+  }
+
+  shift(): T | undefined {
+    const node = this.#head
+    if (node === null) return undefined
+    this.remove(node)
+    return node.value
+  }
+
+  /** Removes a node; harmless if it was already removed. */
+  remove(node: FifoNode<T>): void {
+    if (!node.linked) return
+    node.linked = false
+    if (node.prev === null) this.#head = node.next
+    else node.prev.next = node.next
+    if (node.next === null) this.#tail = node.prev
+    else node.next.prev = node.prev
+    node.prev = node.next = null
+    this.#length--
+  }
+
+  /** Removes and returns every value, oldest first. */
+  drain(): T[] {
+    const values: T[] = []
+    for (let v = this.shift(); v !== undefined; v = this.shift()) values.push(v)
+    return values
+  }
+}

@@ -1,0 +1,10 @@
+export { Client } from './client.js'
+export type { ClientOptions, ConnectTarget } from './options.js'
+export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName } from './remote-types.js'
+export type { PoolStats, RetireReason } from './pool.js'
+export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
+export {
+  ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError,
+} from './errors.js'
+export type { RemoteError } from './errors.js'

@@ -1,0 +1,99 @@
+/** Client options: defaults in one object, validated in one place. */
+import { Limits } from '@forkd/protocol'
+
+export type ConnectTarget = string | { host: string; port: number }
+
+export interface ClientOptions {
+  /** Where the server listens: a Unix socket path, or `{ host, port }`. */
+  connect: ConnectTarget
+  /** Shown in error messages as `NAME -> method`. */
+  name?: string
+  /** Workers connected at start and kept connected ("hot standby"). Capped at maxWorkers. Default 2. */
+  minWorkers?: number
+  /** Most workers at once; more checkouts wait in a FIFO. Default 20. */
+  maxWorkers?: number
+  /** Per-request timeout in ms (waiting for a worker, then each call). `Infinity` for none. Default 30 000. */
+  timeout?: number
+  /** Retire a worker after this many checkouts. Default Infinity. */
+  maxCheckouts?: number
+  /** Destroy a worker whose checkout saw an error, instead of returning it to the pool. Default true. */
+  reforkAfterError?: boolean
+  /** Most checkouts waiting for a worker; past it `checkout()` rejects with QueueFullError. Default 100 000. */
+  maxPendingCheckouts?: number
+  /** Largest frame accepted from a worker, in bytes. Default 64 MiB. */
+  maxPayload?: number
+  /** First delay between connection attempts while the server is unreachable, in ms. Default 10. */
+  connectRetryMin?: number
+  /** Longest delay between connection attempts, in ms. Default 500. */
+  connectRetryMax?: number
+  /**
+   * Capture where each checkout was made, so the warning about a checkout garbage-collected without
+   * release can name it. Costs about a microsecond per checkout. Default true.
+   */
+  trackCheckoutSites?: boolean
+}
+
+export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect'>> & { connect: ConnectTarget }
+
+const defaults = {
+  name: '',
+  minWorkers: 2,
+  maxWorkers: 20,
+  timeout: 30_000,
+  maxCheckouts: Infinity,
+  reforkAfterError: true,
+  maxPendingCheckouts: 100_000,
+  maxPayload: Limits.maxPayload,
+  connectRetryMin: 10,
+  connectRetryMax: 500,
+  trackCheckoutSites: true,
+} satisfies Required<Omit<ClientOptions, 'connect'>>
+
+const describe = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))
+
+function fail(option: string, expected: string, given: unknown): never {
+  throw new TypeError(`forkd Client: option "${option}" must be ${expected}, got ${describe(given)}`)
+}
+
+export function checkCount(option: string, value: unknown, min: number, allowInfinity: boolean): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value < min || (!Number.isInteger(value) && !(allowInfinity && value === Infinity)))
+    fail(option, `an integer ≥ ${min}${allowInfinity ? ' or Infinity' : ''}`, value)
+}
+
+export function checkTimeout(option: string, value: unknown): void {
+  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) fail(option, 'a number of milliseconds > 0, or Infinity', value)
+}
+
+export function normalizeClientOptions(options: ClientOptions): NormalizedClientOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describe(options)}`)
+  const { connect } = options
+  if (typeof connect === 'string') {
+    if (connect.length === 0) fail('connect', 'a socket path or { host, port }', connect)
+  } else if (typeof connect !== 'object' || connect === null || typeof connect.host !== 'string' ||
+    !Number.isInteger(connect.port) || connect.port <= 0 || connect.port > 65535) {
+    fail('connect', 'a socket path or { host, port }', connect)
+  }
+  for (const key of Object.keys(options))
+    if (key !== 'connect' && !(key in defaults)) fail(key, `one of the known options (${Object.keys(defaults).join(', ')})`, key)
+  const o = { ...defaults, ...stripUndefined(options) } as NormalizedClientOptions
+  if (typeof o.name !== 'string') fail('name', 'a string', o.name)
+  checkCount('minWorkers', o.minWorkers, 0, false)
+  checkCount('maxWorkers', o.maxWorkers, 1, false)
+  checkTimeout('timeout', o.timeout)
+  checkCount('maxCheckouts', o.maxCheckouts, 1, true)
+  if (typeof o.reforkAfterError !== 'boolean') fail('reforkAfterError', 'a boolean', o.reforkAfterError)
+  checkCount('maxPendingCheckouts', o.maxPendingCheckouts, 0, true)
+  checkCount('maxPayload', o.maxPayload, 1024, false)
+  checkCount('connectRetryMin', o.connectRetryMin, 1, false)
+  checkCount('connectRetryMax', o.connectRetryMax, o.connectRetryMin, false)
+  if (typeof o.trackCheckoutSites !== 'boolean') fail('trackCheckoutSites', 'a boolean', o.trackCheckoutSites)
+  // AnyEvent::Task caps min_workers at max_workers rather than refusing the combination.
+  o.minWorkers = Math.min(o.minWorkers, o.maxWorkers)
+  return o
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  const out: Partial<T> = {}
+  for (const [k, v] of Object.entries(o)) if (v !== undefined) (out as Record<string, unknown>)[k] = v
+  return out
+}

@@ -1,0 +1,72 @@
+/**
+ * How a worker module's interface type becomes the client's checkout type.
+ * `client.checkout<typeof import('./worker.js').default>()` gives typed methods returning promises.
+ */
+import type { LogSink } from './log-sink.js'
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyFunction = (...args: any[]) => any
+
+/** Accepts either a worker definition (`{ interface }`) or an interface type itself. */
+export type InterfaceOf<W> = W extends { interface: infer I } ? I : W
+
+type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
+
+/** Names the checkout itself uses; a worker method with one of these names is reached with `c.call(name)`. */
+export type ReservedName = 'call' | 'release' | 'abort' | 'worker' | 'with' | 'released' | 'then' | 'catch' | 'finally' | 'toJSON' | 'constructor'
+
+type MethodsOf<I> = I extends AnyFunction
+  ? I extends (method: string, ...args: infer A) => infer R
+    ? { readonly [method: string]: (...args: A) => Promise<Awaited<R>> }
+    : { readonly [method: string]: AnyFunction }
+  : { readonly [K in Exclude<keyof I, ReservedName> & string]: Promised<I[K]> }
+
+type CallOf<I> = I extends AnyFunction
+  ? (method: string, ...args: I extends (method: string, ...args: infer A) => unknown ? A : unknown[]) => Promise<Awaited<ReturnType<I>>>
+  : <K extends keyof I & string>(method: K, ...args: Parameters<Promised<I[K]>>) => ReturnType<Promised<I[K]>>
+
+/** Per-call options, through `c.with({ ... })`. */
+export interface CallOptions {
+  /** Receives events the worker emits during the call, in order, before the call settles. */
+  onEvent?: (name: string, data: unknown) => void
+}
+
+export interface WorkerIdentity {
+  /** The worker process's pid. */
+  pid: number
+  /** The worker's number within its server, from 1. */
+  id: number
+}
+
+export interface CheckoutControls<I> {
+  /** `c.call('method', ...args)`: the same as `c.method(...args)`. */
+  readonly call: CallOf<I>
+  /** Returns the worker to the pool (after its `checkoutDone`), or retires it. Idempotent. */
+  release(): void
+  /** Cancels the running call, kills the worker, and makes the checkout fail with AbortedError(reason). */
+  abort(reason?: string): void
+  /** The worker process serving this checkout. */
+  readonly worker: WorkerIdentity
+  /** Whether release() was called. */
+  readonly released: boolean
+  /** The same checkout with per-call options (an event handler) for the calls made through it. */
+  with(options: CallOptions): Checkout<I>
+  [Symbol.asyncDispose](): Promise<void>
+  [Symbol.dispose](): void
+}
+
+type CallableOf<I> = I extends AnyFunction
+  ? (...args: I extends (method: string, ...args: infer A) => unknown ? A : unknown[]) => Promise<Awaited<ReturnType<I>>>
+  : unknown
+
+/** An exclusive lease of one worker; typed from the worker's interface. Never a thenable. */
+export type Checkout<W = unknown> = unknown extends W
+  ? CheckoutControls<{ [method: string]: AnyFunction }> & { readonly [method: string]: any } & ((...args: unknown[]) => Promise<any>)
+  : CheckoutControls<InterfaceOf<W>> & MethodsOf<InterfaceOf<W>> & CallableOf<InterfaceOf<W>>
+
+export interface CheckoutOptions {
+  /** Overrides the client's timeout for this checkout (ms, `Infinity` for none). */
+  timeout?: number
+  /** Receives the worker's log records and a timer per call. */
+  log?: LogSink
+}

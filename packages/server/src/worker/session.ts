@@ -1,0 +1,308 @@
+/**
+ * One worker connection, seen from the worker: runs calls strictly in order, one at a time.
+ *
+ * Error epochs: every error reply increments `#epoch`; each call carries the epoch the client knew
+ * when it sent it. A call with an older epoch was pipelined before the client learned of the error,
+ * so it is dropped unexecuted (REFERENCE: an error clears the checkout's queue). The client
+ * rejects those calls itself with CancelledError.
+ */
+import {
+  CallFlags, Codec, CloseCode, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
+  type CallMessage, type ClientMessage, type HelloInfo, type LogLevel, type WireError, type WireErrorKind,
+} from '@forkd/protocol'
+import type { WebSocket } from 'ws'
+import type { WorkerDefinition } from '../define-worker.js'
+import { installSink } from './context.js'
+
+/** Above this many buffered bytes, log records are dropped (and counted) instead of queued. */
+const maxBufferedLogBytes = 16 * 1024 * 1024
+/** Flush a batch early past this size, so one huge burst doesn't become one huge frame. */
+const maxBatchBytes = 256 * 1024
+
+interface CurrentCall { id: number; flags: number }
+
+/** Setup runs once per process, before the worker is offered as a spare. */
+export interface SetupState {
+  /** Resolves (never rejects) when setup has finished. */
+  done: Promise<void>
+  settled: boolean
+  failed: boolean
+  error: unknown
+}
+
+export interface SessionOptions {
+  definition: WorkerDefinition
+  /** Resolves when setup has finished; holds its error if it threw. */
+  setup: SetupState
+  hello: HelloInfo
+  /** Called once when the session is over and the process may exit. */
+  onEnd: (reason: string) => void
+}
+
+export class WorkerSession {
+  readonly #ws: WebSocket
+  readonly #options: SessionOptions
+  readonly #codec: Codec
+  readonly #queue: ClientMessage[] = []
+  #head = 0
+  #running = false
+  #epoch = 0
+  #outbox: Buffer[] = []
+  #outboxBytes = 0
+  #flushQueued = false
+  #current: CurrentCall | null = null
+  #droppedLogs = 0
+  #closed = false
+  #ended = false
+  #saidBye = false
+  /** Epoch ms when the running call (or checkoutDone) started; null when idle. For the hung-worker watch. */
+  busySince: number | null = null
+
+  constructor(ws: WebSocket, options: SessionOptions, codec: Codec) {
+    this.#ws = ws
+    this.#options = options
+    this.#codec = codec
+    installSink({
+      log: (level, message, fields) => this.#log(level, message, fields),
+      emit: (name, data) => this.#emit(name, data),
+    })
+    ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary))
+    ws.on('close', (code) => this.#onClose(code))
+    ws.on('error', (error) => process.stderr.write(`forkd worker connection error: ${error.message}\n`))
+    this.#send([MessageType.Hello, options.hello])
+  }
+
+  /** Asks the client to retire this worker once its checkout is released. */
+  retire(reason: string): void {
+    this.#send([MessageType.Retire, reason])
+  }
+
+  /** Last words before the process exits abnormally, flushed synchronously. */
+  bye(info: { reason: string; exitCode?: number; error?: WireError }): void {
+    if (this.#closed || this.#saidBye) return
+    this.#saidBye = true
+    this.#send([MessageType.Bye, info])
+    this.#flush()
+  }
+
+  #onFrame(data: Buffer, isBinary: boolean): void {
+    if (this.#closed) return
+    let messages: unknown[]
+    try {
+      if (!isBinary) throw new ProtocolError('malformed frame: text frames are not part of the protocol')
+      messages = this.#codec.decodeFrame(data)
+      for (let i = 0; i < messages.length; i++) this.#queue.push(checkClientMessage(messages[i]))
+    } catch (error) {
+      this.#protocolError(error as Error)
+      return
+    }
+    if (!this.#running) void this.#pump()
+  }
+
+  #protocolError(error: Error): void {
+    const reason = error.message.length > 120 ? error.message.slice(0, 120) : error.message
+    process.stderr.write(`forkd worker: protocol error from client, closing: ${error.message}\n`)
+    this.#flush()
+    this.#closed = true
+    this.#ws.close(CloseCode.ProtocolError, reason)
+    this.#end('protocol error')
+  }
+
+  async #pump(): Promise<void> {
+    this.#running = true
+    try {
+      while (this.#head < this.#queue.length && !this.#closed) {
+        const message = this.#queue[this.#head]!
+        this.#queue[this.#head++] = undefined as never
+        if (message[0] === MessageType.Call) {
+          if (message[2] < this.#epoch) continue
+          // setup has normally finished before the server hands a worker out
+          if (!this.#options.setup.settled) await this.#options.setup.done
+          const pending = this.#call(message)
+          if (pending !== undefined) await pending
+        } else if (message[0] === MessageType.Done) {
+          await this.#checkoutDone()
+        }
+        // Cancel is reserved for a later protocol revision; it is accepted and ignored.
+      }
+    } finally {
+      this.#queue.length = 0
+      this.#head = 0
+      this.#running = false
+      if (this.#closeCode !== undefined) this.#end('connection closed')
+    }
+  }
+
+  /** Runs one call; returns a promise only when the interface returned one. */
+  #call(message: CallMessage): Promise<void> | undefined {
+    const [, id, , method, args, flags] = message
+    if (this.#options.setup.failed) {
+      this.#replyError(id, this.#options.setup.error, 'setup')
+      return undefined
+    }
+    this.busySince = Date.now()
+    this.#current = { id, flags }
+    let result: unknown
+    try {
+      result = this.#invoke(method, args)
+    } catch (error) {
+      this.#finish(id, error, true)
+      return undefined
+    }
+    if (typeof (result as PromiseLike<unknown> | null)?.then === 'function') {
+      return Promise.resolve(result).then(
+        (value) => this.#finish(id, value, false),
+        (error) => this.#finish(id, error, true),
+      )
+    }
+    this.#finish(id, result, false)
+    return undefined
+  }
+
+  #invoke(method: string | null, args: unknown[]): unknown {
+    const iface = this.#options.definition.interface
+    if (typeof iface === 'function') return method === null ? iface(...args) : iface(method, ...args)
+    if (method === null)
+      throw Object.assign(new Error('this worker has a map interface: call one of its methods, not the checkout itself'), {
+        code: 'FORKD_ERR_UNKNOWN_METHOD',
+      })
+    if (!Object.hasOwn(iface, method)) {
+      const known = Object.keys(iface).join(', ')
+      throw Object.assign(new Error(`unknown method "${method}" (this worker has: ${known})`), {
+        name: 'UnknownMethodError',
+        code: 'FORKD_ERR_UNKNOWN_METHOD',
+      })
+    }
+    return iface[method]!(...args)
+  }
+
+  #finish(id: number, outcome: unknown, failed: boolean): void {
+    this.#current = null
+    this.busySince = null
+    if (this.#closed) return
+    if (failed) {
+      this.#replyError(id, outcome, 'throw')
+      return
+    }
+    let encoded: Buffer
+    try {
+      assertEncodable(outcome)
+      encoded = this.#codec.encode([MessageType.Ok, id, outcome])
+    } catch (error) {
+      this.#replyError(id, error, 'encode')
+      return
+    }
+    this.#queueOut(encoded)
+  }
+
+  #replyError(id: number, thrown: unknown, kind: WireErrorKind): void {
+    this.#epoch++
+    this.#send([MessageType.Error, id, toWireError(thrown, kind)])
+  }
+
+  async #checkoutDone(): Promise<void> {
+    const hook = this.#options.definition.checkoutDone
+    if (hook === undefined) return
+    this.busySince = Date.now()
+    let failure: unknown
+    try {
+      await hook()
+    } catch (error) {
+      failure = error ?? new Error('checkoutDone threw ' + String(error))
+    }
+    this.busySince = null
+    if (this.#closed) return
+    if (failure === undefined) {
+      this.#send([MessageType.DoneAck, null])
+      return
+    }
+    // The worker's state may be dirty (an open transaction): it must not serve anyone again.
+    this.#send([MessageType.DoneAck, toWireError(failure, 'checkout-done')])
+    this.#flush()
+    this.#closed = true
+    this.#ws.close(CloseCode.CheckoutDoneFailed, 'checkoutDone failed')
+    this.#end('checkoutDone failed')
+  }
+
+  #log(level: LogLevel, message: string, fields: Record<string, unknown> | null): void {
+    const current = this.#current
+    if (current === null || (current.flags & CallFlags.Logs) === 0 || this.#closed) {
+      if (current === null && level !== 'debug')
+        process.stderr.write(`${level}: ${message}${fields ? ' ' + safeJson(fields) : ''}\n`)
+      return
+    }
+    if (this.#ws.bufferedAmount + this.#outboxBytes > maxBufferedLogBytes) {
+      this.#droppedLogs++
+      return
+    }
+    const time = Date.now()
+    if (this.#droppedLogs > 0) {
+      const dropped = this.#droppedLogs
+      this.#droppedLogs = 0
+      this.#send([MessageType.Log, current.id, 'warn', time, `${dropped} log records dropped: the caller reads them slower than they are written`, { dropped }])
+    }
+    let encoded: Buffer
+    try {
+      encoded = this.#codec.encode([MessageType.Log, current.id, level, time, message, fields])
+    } catch {
+      encoded = this.#codec.encode([MessageType.Log, current.id, level, time, message, { unencodableFields: true }])
+    }
+    // Sent at once, not batched: records logged just before a crash or a hang must still arrive.
+    this.#queueOut(encoded)
+    this.#flush()
+  }
+
+  #emit(name: string, data: unknown): void {
+    const current = this.#current
+    if (current === null) throw new Error('emit() can only be called while a call is running')
+    assertEncodable(data)
+    if ((current.flags & CallFlags.Events) === 0 || this.#closed) return
+    this.#queueOut(this.#codec.encode([MessageType.Event, current.id, name, data]))
+  }
+
+  #send(message: unknown[]): void {
+    this.#queueOut(this.#codec.encode(message))
+  }
+
+  #queueOut(encoded: Buffer): void {
+    this.#outbox.push(encoded)
+    this.#outboxBytes += encoded.length
+    if (this.#outboxBytes >= maxBatchBytes || this.#outbox.length >= this.#codec.maxBatch) this.#flush()
+    else if (!this.#flushQueued) {
+      this.#flushQueued = true
+      queueMicrotask(() => this.#flush())
+    }
+  }
+
+  #flush(): void {
+    this.#flushQueued = false
+    if (this.#outbox.length === 0) return
+    const frame = this.#codec.frame(this.#outbox)
+    this.#outbox = []
+    this.#outboxBytes = 0
+    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(frame)
+  }
+
+  #closeCode: number | undefined
+
+  #onClose(code: number): void {
+    this.#closeCode = code
+    this.#closed = true
+    // Discard: the client gave up on this worker (timeout, abort): abandon the running call now.
+    if (code === CloseCode.Discard || !this.#running) this.#end(code === CloseCode.Discard ? 'discarded by client' : 'connection closed')
+  }
+
+  #end(reason: string): void {
+    if (this.#ended) return
+    this.#ended = true
+    this.#options.onEnd(reason)
+  }
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return '[unserialisable fields]'
+  }
+}
