@@ -15,10 +15,10 @@ type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Pro
 /** Names the checkout itself uses; a worker method with one of these names is reached with `c.call(name)`. */
 export type ReservedName = 'call' | 'release' | 'abort' | 'worker' | 'with' | 'released' | 'then' | 'catch' | 'finally' | 'toJSON' | 'constructor'
 
+// Index signatures are `any` so they stay callable under noUncheckedIndexedAccess; for typed
+// calls to a one-function interface use `c(...args)` or `c.call(method, ...args)`.
 type MethodsOf<I> = I extends AnyFunction
-  ? I extends (method: string, ...args: infer A) => infer R
-    ? { readonly [method: string]: (...args: A) => Promise<Awaited<R>> }
-    : { readonly [method: string]: AnyFunction }
+  ? { readonly [method: string]: any }
   : { readonly [K in Exclude<keyof I, ReservedName> & string]: Promised<I[K]> }
 
 type CallOf<I> = I extends AnyFunction

@@ -12,7 +12,7 @@
  * The connection knows the wire; what a reply means for a checkout is the owner's business.
  */
 import {
-  CloseCode, Codec, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, WORKER_PATH, checkWorkerMessage,
+  CloseCode, Codec, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, WORKER_PATH, assertEncodable, checkWorkerMessage,
   type ByeInfo, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WireError, type WorkerMessage,
 } from '@forkd/protocol'
 import WebSocket from 'ws'
@@ -111,6 +111,7 @@ export class WorkerConnection {
 
   /** Queues a call; throws if it cannot be encoded (nothing is sent then). */
   sendCall(id: number, method: string | null, args: unknown[], flags: number): void {
+    assertEncodable(args)
     this.#queueOut(this.#codec.encode([MessageType.Call, id, this.epoch, method, args, flags]))
   }
 

@@ -1,0 +1,136 @@
+/**
+ * Test harness: real servers on temporary Unix sockets, and checks that no process outlives a test.
+ */
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { Server } from '@forkd/server'
+import { Client, type ClientOptions } from '@forkd/client'
+
+/** Absolute path of a file in test/fixtures. */
+export function fixture(name: string): string {
+  return fileURLToPath(new URL(`../fixtures/${name}`, import.meta.url))
+}
+
+/** A short temporary folder (socket paths must stay under 108 bytes). */
+export function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), 'fd-'))
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Polls until `check` returns a truthy value; throws with `what` after `timeout` ms. */
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeout = 10_000): Promise<T> {
+  const deadline = Date.now() + timeout
+  for (;;) {
+    const value = await check()
+    if (value) return value
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 20))
+  }
+}
+
+/** Waits until every pid has exited. */
+export async function waitForExit(pids: Iterable<number>, timeout = 10_000): Promise<void> {
+  const list = [...pids]
+  await waitFor(() => list.every((pid) => !isAlive(pid)), `processes ${list.join(', ')} to exit`, timeout)
+}
+
+type ServerStartOptions = Parameters<typeof Server.start>[0]
+
+export interface TestEnv {
+  dir: string
+  path: string
+  server: Server
+  clients: Client[]
+  /** A client connected to this env's server, closed by `cleanup()`. */
+  client<W = unknown>(options?: Omit<ClientOptions, 'connect'>): Client<W>
+  /** Closes clients and the server, waits for every worker pid seen to exit, removes the folder. */
+  cleanup(): Promise<void>
+  /** Pids of worker processes this test saw (add to it from checkouts). */
+  pids: Set<number>
+}
+
+/** Starts a server for `worker` (a fixture name or absolute path) on a fresh socket path. */
+export async function startEnv(worker: string, options: Partial<ServerStartOptions> = {}): Promise<TestEnv> {
+  const dir = tempDir()
+  const path = join(dir, 's.sock')
+  const server = await Server.start({
+    listen: path,
+    worker: worker.startsWith('/') ? worker : fixture(worker),
+    logger: quietLogger,
+    ...options,
+  } as ServerStartOptions)
+  const env: TestEnv = {
+    dir,
+    path,
+    server,
+    clients: [],
+    pids: new Set(),
+    client<W>(clientOptions: Omit<ClientOptions, 'connect'> = {}) {
+      const client = new Client<W>({ connect: path, ...clientOptions })
+      env.clients.push(client as Client)
+      return client
+    },
+    async cleanup() {
+      await Promise.all(env.clients.map((c) => c.close()))
+      await server.close({ drain: false })
+      await waitForExit(env.pids)
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  return env
+}
+
+/** Collects server log records instead of printing them. */
+export const serverLog: { level: string; message: string; fields?: object }[] = []
+export const quietLogger = {
+  debug: (message: string, fields?: object) => void serverLog.push({ level: 'debug', message, fields }),
+  info: (message: string, fields?: object) => void serverLog.push({ level: 'info', message, fields }),
+  warn: (message: string, fields?: object) => void serverLog.push({ level: 'warn', message, fields }),
+  error: (message: string, fields?: object) => void serverLog.push({ level: 'error', message, fields }),
+}
+
+/** Pids of live child processes of this process whose title starts with `forkd-worker`. */
+export function workerChildren(parent = process.pid): number[] {
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
+      if (ppid !== parent) continue
+      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
+      if (state === 'Z') continue
+      if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith('forkd-worker')) pids.push(Number(entry))
+    } catch {
+      // the process exited while we looked
+    }
+  }
+  return pids
+}
+
+/** Settles every promise and tells what each became: a value, or the error's class name and message. */
+export async function outcomes(promises: Promise<unknown>[]): Promise<string[]> {
+  const settled = await Promise.allSettled(promises)
+  return settled.map((s) => (s.status === 'fulfilled' ? `ok ${JSON.stringify(s.value)}` : `${(s.reason as Error).constructor.name}: ${(s.reason as Error).message}`))
+}
+
+/** Starts a server in a child process (so a test can kill it); resolves once it listens. */
+export async function startServerProcess(path: string, worker: string): Promise<import('node:child_process').ChildProcess> {
+  const { fork } = await import('node:child_process')
+  const child = fork(fixture('serve.mjs'), [path, worker.startsWith('/') ? worker : fixture(worker)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  await new Promise<void>((resolve, reject) => {
+    child.once('message', () => resolve())
+    child.once('exit', (code) => reject(new Error(`server process exited with code ${code} before listening`)))
+  })
+  return child
+}
