@@ -1,0 +1,190 @@
+/** Server options: defaults in one object, validated in one place. */
+import { isAbsolute } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { Limits } from '@forkd/protocol'
+import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
+
+/** Where the server listens: a Unix socket path, or a TCP host and port. */
+export type ListenTarget = string | { host: string; port: number }
+
+/** The log level given to a worker output stream, or 'ignore' to discard it. */
+export type OutputLevel = LogLevel | 'ignore'
+
+export interface ServerOptions {
+  /** A Unix socket path (bound atomically, see docs/architecture.md), or `{ host, port }`. Required. */
+  listen: ListenTarget
+  /** The worker module: an absolute path or a `file:` URL. Required. */
+  worker: string | URL
+  /** Sets process titles `forkd-server:NAME` and `forkd-worker:NAME(N)`. Default ''. */
+  name?: string
+  /** Worker processes kept started and ready for new connections. Default 2. */
+  spares?: number
+  /** A worker busy on one call (or not answering heartbeats) for longer is killed, in ms. Default 300 000. */
+  hungWorkerTimeout?: number
+  /** File mode of the Unix socket. Default 0o600: only the server's user may connect. */
+  socketMode?: number
+  /** Largest WebSocket frame a worker accepts, in bytes. Default 64 MiB. */
+  maxPayload?: number
+  /** Time a worker gives a new connection to complete the WebSocket upgrade, in ms. Default 5 000. */
+  handshakeTimeout?: number
+  /** Most live worker processes, spares included. Default 128. */
+  maxWorkers?: number
+  /** Most connections waiting for a worker when at maxWorkers; past it they get a 503. Default 1024. */
+  maxPendingConnections?: number
+  /** How long `close()` lets active workers finish before terminating them, in ms. Default 30 000. */
+  drainTimeout?: number
+  /** Where server records go. Default: one line per record on stderr, prefixed with the server's title. */
+  logger?: Logger
+  /** Log level for each worker output stream, or 'ignore'. Default `{ stdout: 'info', stderr: 'warn' }`. */
+  workerOutput?: { stdout?: OutputLevel; stderr?: OutputLevel }
+  /** Environment of worker processes. Default process.env. */
+  env?: NodeJS.ProcessEnv
+  /** Node flags of worker processes (e.g. `['--import', 'tsx']`). Default none. */
+  execArgv?: string[]
+}
+
+export interface NormalizedServerOptions {
+  listen: ListenTarget
+  /** The worker module as a `file:` URL string, what the worker imports. */
+  workerUrl: string
+  /** The worker module as a file path, for existence checks and messages. */
+  workerPath: string
+  name: string
+  spares: number
+  hungWorkerTimeout: number
+  socketMode: number
+  maxPayload: number
+  handshakeTimeout: number
+  maxWorkers: number
+  maxPendingConnections: number
+  drainTimeout: number
+  logger: Logger
+  workerOutput: { stdout: OutputLevel; stderr: OutputLevel }
+  env: NodeJS.ProcessEnv
+  execArgv: string[]
+}
+
+const defaults = {
+  name: '',
+  spares: 2,
+  hungWorkerTimeout: 300_000,
+  socketMode: 0o600,
+  maxPayload: Limits.maxPayload,
+  handshakeTimeout: 5_000,
+  maxWorkers: 128,
+  maxPendingConnections: 1024,
+  drainTimeout: 30_000,
+}
+
+const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', ...Object.keys(defaults)])
+const outputLevels = new Set(['debug', 'info', 'warn', 'error', 'ignore'])
+
+const describe = (v: unknown): string => {
+  if (typeof v === 'string') return JSON.stringify(v)
+  if (typeof v === 'function') return 'a function'
+  if (v instanceof URL) return v.href
+  if (typeof v === 'object' && v !== null) {
+    try {
+      return JSON.stringify(v)
+    } catch {
+      return Object.prototype.toString.call(v)
+    }
+  }
+  return String(v)
+}
+
+function fail(option: string, expected: string, given: unknown): never {
+  throw new TypeError(`forkd Server: option "${option}" must be ${expected}, got ${describe(given)}`)
+}
+
+function checkCount(option: string, value: unknown, min: number): asserts value is number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) fail(option, `an integer ≥ ${min}`, value)
+}
+
+function checkMs(option: string, value: unknown, allowInfinity: boolean): asserts value is number {
+  const ok = typeof value === 'number' && value > 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
+  if (!ok) fail(option, `a number of milliseconds > 0${allowInfinity ? ', or Infinity' : ''}`, value)
+}
+
+/** The worker module as a path and a URL; relative paths are refused (the caller resolves them). */
+function workerLocation(worker: unknown): { workerPath: string; workerUrl: string } {
+  if (worker instanceof URL || (typeof worker === 'string' && worker.startsWith('file:'))) {
+    const url = worker instanceof URL ? worker : new URL(worker)
+    if (url.protocol !== 'file:') fail('worker', 'an absolute path or a file: URL', worker)
+    return { workerPath: fileURLToPath(url), workerUrl: url.href }
+  }
+  if (typeof worker !== 'string' || !isAbsolute(worker)) fail('worker', 'an absolute path or a file: URL', worker)
+  return { workerPath: worker, workerUrl: pathToFileURL(worker).href }
+}
+
+/**
+ * Validates server options and fills in defaults. Throws TypeError naming the option, what it must
+ * be, and what was given. Never touches the file system: `Server.start` checks that the module
+ * exists and reports a missing one as WorkerModuleError.
+ */
+export function normalizeServerOptions(options: ServerOptions): NormalizedServerOptions {
+  if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Server: options must be an object, got ${describe(options)}`)
+  for (const key of Object.keys(options))
+    if (!known.has(key)) fail(key, `one of the known options (${[...known].join(', ')})`, key)
+
+  const { listen } = options
+  if (typeof listen === 'string') {
+    if (listen.length === 0) fail('listen', 'a socket path or { host, port }', listen)
+    // sun_path holds 108 bytes with the terminating NUL; a longer path fails later with an obscure error.
+    if (Buffer.byteLength(listen) > 103) fail('listen', 'a socket path shorter than 104 bytes (Unix socket path limit)', listen)
+  } else if (typeof listen !== 'object' || listen === null || typeof listen.host !== 'string' ||
+    !Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
+    fail('listen', 'a socket path or { host, port }', listen)
+  }
+
+  const o = { ...defaults }
+  for (const [key, value] of Object.entries(options)) if (value !== undefined && key in defaults) (o as Record<string, unknown>)[key] = value
+
+  if (typeof o.name !== 'string') fail('name', 'a string', o.name)
+  checkCount('spares', o.spares, 0)
+  checkMs('hungWorkerTimeout', o.hungWorkerTimeout, true)
+  checkCount('socketMode', o.socketMode, 0)
+  if (o.socketMode > 0o777) fail('socketMode', 'a file mode between 0 and 0o777', o.socketMode)
+  checkCount('maxPayload', o.maxPayload, 1)
+  checkMs('handshakeTimeout', o.handshakeTimeout, false)
+  checkCount('maxWorkers', o.maxWorkers, 1)
+  checkCount('maxPendingConnections', o.maxPendingConnections, 0)
+  checkMs('drainTimeout', o.drainTimeout, true)
+
+  let logger: Logger
+  if (options.logger === undefined) {
+    logger = createStderrLogger(o.name ? `forkd-server:${o.name}[${process.pid}]` : `forkd-server[${process.pid}]`)
+  } else {
+    const l = options.logger as unknown as Record<string, unknown>
+    if (typeof l !== 'object' || l === null || !['debug', 'info', 'warn', 'error'].every((m) => typeof l[m] === 'function'))
+      fail('logger', 'an object with debug, info, warn and error methods', options.logger)
+    logger = safeLogger(options.logger)
+  }
+
+  const workerOutput = { stdout: 'info' as OutputLevel, stderr: 'warn' as OutputLevel }
+  if (options.workerOutput !== undefined) {
+    const w = options.workerOutput
+    if (typeof w !== 'object' || w === null) fail('workerOutput', '{ stdout?, stderr? }', w)
+    for (const stream of ['stdout', 'stderr'] as const) {
+      const level = w[stream]
+      if (level === undefined) continue
+      if (!outputLevels.has(level)) fail(`workerOutput.${stream}`, `one of ${[...outputLevels].join(', ')}`, level)
+      workerOutput[stream] = level
+    }
+  }
+
+  if (options.env !== undefined && (typeof options.env !== 'object' || options.env === null)) fail('env', 'an object', options.env)
+  if (options.execArgv !== undefined && (!Array.isArray(options.execArgv) || !options.execArgv.every((a) => typeof a === 'string')))
+    fail('execArgv', 'an array of strings', options.execArgv)
+
+  return {
+    ...o,
+    listen,
+    ...workerLocation(options.worker),
+    logger,
+    workerOutput,
+    env: options.env ?? process.env,
+    execArgv: options.execArgv ?? [],
+  }
+}
+
