@@ -1,0 +1,147 @@
+/**
+ * Binding the listening socket.
+ *
+ * Unix sockets are bound atomically: listen on a socket in a private temporary folder beside the
+ * path, set its mode, then rename() it over the path. The rename replaces a stale socket left by a
+ * crashed server, and takes over a live server's path with no moment where nothing listens. The old
+ * server notices that the path's inode changed ('replaced') and winds down.
+ *
+ * libuv unlinks a pipe server's bound path when the server closes. Because we always bind the
+ * temporary path, closing never unlinks the live path; `release()` unlinks it only while its inode
+ * is still ours, so a server never removes a path that now belongs to a newer server.
+ */
+import { lstatSync, mkdtempSync, rmdirSync, renameSync, chmodSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs'
+import type { AddressInfo, Server as NetServer } from 'node:net'
+import { basename, dirname, join } from 'node:path'
+import { SocketPathError } from './errors.js'
+import type { ListenTarget } from './options.js'
+
+/** How often the path is re-checked, in case fs.watch misses an event (it does on some filesystems). */
+const pollInterval = 250
+
+export interface Binding {
+  /** The socket path, or the TCP address actually bound (port 0 becomes the real port). */
+  readonly address: string | { host: string; port: number }
+  /** Stops watching and, for a Unix socket, unlinks the path if it is still ours. Idempotent. */
+  release(): void
+}
+
+function listenOn(server: NetServer, target: string | { host: string; port: number }): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: Error) => reject(error)
+    server.once('error', onError)
+    const done = () => {
+      server.off('error', onError)
+      resolve()
+    }
+    if (typeof target === 'string') server.listen(target, done)
+    else server.listen({ host: target.host, port: target.port }, done)
+  })
+}
+
+function describeFileType(path: string): string | undefined {
+  let stat
+  try {
+    stat = lstatSync(path)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw error
+  }
+  if (stat.isSocket()) return undefined
+  if (stat.isDirectory()) return 'a directory'
+  if (stat.isSymbolicLink()) return 'a symbolic link'
+  if (stat.isFIFO()) return 'a FIFO'
+  return stat.isFile() ? 'a regular file' : 'a special file'
+}
+
+/**
+ * Binds `server` to `target`. For a Unix socket, `onReplaced` is called once if another process
+ * replaces or removes the path while we hold it.
+ */
+export async function bind(server: NetServer, target: ListenTarget, socketMode: number, onReplaced: () => void): Promise<Binding> {
+  if (typeof target !== 'string') {
+    await listenOn(server, target)
+    const info = server.address() as AddressInfo
+    return { address: { host: info.address, port: info.port }, release() {} }
+  }
+
+  const path = target
+  const what = describeFileType(path)
+  if (what !== undefined)
+    throw new SocketPathError(path, `cannot listen on ${path}: it exists and is ${what}, not a socket (forkd never deletes it)`)
+
+  // mkdtemp creates the folder with mode 0700, so nobody can connect to the socket before chmod.
+  const tmpDir = mkdtempSync(join(dirname(path), '.fd-'))
+  const tmpPath = join(tmpDir, 's')
+  let inode: { dev: number; ino: number }
+  try {
+    await listenOn(server, tmpPath)
+    chmodSync(tmpPath, socketMode)
+    const st = statSync(tmpPath)
+    inode = { dev: st.dev, ino: st.ino }
+    renameSync(tmpPath, path)
+  } catch (error) {
+    if (server.listening) server.close()
+    try {
+      unlinkSync(tmpPath)
+    } catch {
+      // never created, or already renamed
+    }
+    throw error
+  } finally {
+    try {
+      rmdirSync(tmpDir)
+    } catch {
+      // not empty only if unlinking the socket failed above; leave it rather than hide the real error
+    }
+  }
+
+  const ours = (): boolean => {
+    try {
+      const st = statSync(path)
+      return st.dev === inode.dev && st.ino === inode.ino
+    } catch {
+      return false
+    }
+  }
+
+  let watcher: FSWatcher | undefined
+  let poll: NodeJS.Timeout | undefined
+  let done = false
+  const stopWatching = () => {
+    done = true
+    watcher?.close()
+    if (poll !== undefined) clearInterval(poll)
+  }
+  const check = () => {
+    if (done || ours()) return
+    stopWatching()
+    onReplaced()
+  }
+  try {
+    const name = basename(path)
+    watcher = watch(dirname(path), { persistent: false }, (_event, file) => {
+      if (file === null || file === name) check()
+    })
+    watcher.on('error', () => watcher?.close())
+  } catch {
+    // inotify limits reached or an unusual filesystem: the poll below still notices a takeover
+  }
+  poll = setInterval(check, pollInterval).unref()
+
+  return {
+    address: path,
+    release() {
+      stopWatching()
+      // A takeover between this check and the unlink would lose the new server's path; the window is
+      // a few microseconds and only exists while both servers shut down and start at the same time.
+      if (ours()) {
+        try {
+          unlinkSync(path)
+        } catch {
+          // already gone
+        }
+      }
+    },
+  }
+}
