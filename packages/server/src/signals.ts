@@ -1,0 +1,22 @@
+/**
+ * Process signals for a server that owns its process (the CLI and the forked server entry):
+ * SIGTERM/SIGINT close gracefully (a second one exits at once), SIGHUP reloads. A library user
+ * embedding a Server in a bigger program wires its own signals instead.
+ */
+import type { Server } from './server.js'
+
+export function handleSignals(server: Server, exit: (code: number) => void): void {
+  let stopping = false
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      // Active workers keep serving their clients; spares exit on their own when IPC disconnects.
+      exit(signal === 'SIGINT' ? 130 : 143)
+      return
+    }
+    stopping = true
+    void server.close().then(() => exit(0))
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('SIGHUP', () => server.reload())
+}
