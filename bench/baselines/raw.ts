@@ -1,0 +1,82 @@
+/**
+ * Raw-transport baseline, client side: a `ws` client over a Unix socket sending one CBOR frame per
+ * call to bench/peers/raw-peer.ts. Given the options forkd's own connection uses (no compression,
+ * zero mask, no UTF-8 check), so it is the floor of forkd's transport.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { Decoder, Encoder } from 'cbor-x'
+import WebSocket from 'ws'
+import { benchFile, type BenchContext } from '../lib/context.js'
+import { spawnNode, stopPeer, waitForMessage } from '../lib/processes.js'
+
+const zeroMask = (mask: Buffer) => mask.fill(0)
+
+export class RawClient {
+  readonly #ws: WebSocket
+  readonly #encoder = new Encoder({ useRecords: false, tagUint8Array: false })
+  readonly #decoder = new Decoder({ useRecords: false })
+  readonly #pending = new Map<number, (value: unknown) => void>()
+  #nextId = 1
+
+  private constructor(ws: WebSocket) {
+    this.#ws = ws
+    ws.on('message', (data) => {
+      const [type, id, value] = this.#decoder.decode(data as Buffer) as [string, number, unknown]
+      const resolve = this.#pending.get(id)
+      if (type !== 'ok' || resolve === undefined) throw new Error(`raw peer sent an unexpected message: ${type} ${id}`)
+      this.#pending.delete(id)
+      resolve(value)
+    })
+  }
+
+  static connect(path: string): Promise<RawClient> {
+    const ws = new WebSocket(`ws+unix://${path}:/`, {
+      perMessageDeflate: false,
+      skipUTF8Validation: true,
+      maxPayload: 64 * 1024 * 1024,
+      generateMask: zeroMask,
+    })
+    ws.binaryType = 'nodebuffer'
+    return new Promise((resolve, reject) => {
+      ws.once('open', () => resolve(new RawClient(ws)))
+      ws.once('error', reject)
+    })
+  }
+
+  /** One `['call', id, 'echo', x]` frame; resolves with x from `['ok', id, x]`. */
+  echo(x: unknown): Promise<unknown> {
+    const id = this.#nextId++
+    this.#ws.send(this.#encoder.encode(['call', id, 'echo', x]))
+    return new Promise((resolve) => this.#pending.set(id, resolve))
+  }
+
+  close(): Promise<void> {
+    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+    return new Promise((resolve) => {
+      this.#ws.once('close', () => resolve())
+      this.#ws.close()
+    })
+  }
+}
+
+export interface RawBaseline {
+  client: RawClient
+  peer: ChildProcess
+  stop(): Promise<void>
+}
+
+/** Starts the raw peer (pinned like every peer) and connects to it. */
+export async function startRaw(ctx: BenchContext): Promise<RawBaseline> {
+  const path = ctx.socket('raw')
+  const peer = spawnNode(benchFile('peers/raw-peer.js'), [path], { cpus: ctx.options.peerCpus })
+  await waitForMessage(peer, 'ready')
+  const client = await RawClient.connect(path)
+  return {
+    client,
+    peer,
+    async stop() {
+      await client.close()
+      await stopPeer(peer)
+    },
+  }
+}

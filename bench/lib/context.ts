@@ -1,0 +1,54 @@
+/** What every workload receives, and what it gives back to the report. */
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { BenchOptions, WorkloadName } from './options.js'
+
+export interface BenchContext {
+  options: BenchOptions
+  /** Private temporary folder for sockets; removed at the end. Kept short: socket paths stop at 108 bytes. */
+  dir: string
+  /** Rounds for this workload: the --rounds override, or the workload's default for the mode. */
+  rounds(full: number, quick: number): number
+  /** Picks the full-run or the quick-run value. */
+  pick<T>(full: T, quick: T): T
+  /** Progress line on stderr (stdout carries only the table). */
+  log(message: string): void
+  /** A fresh socket path in `dir`. */
+  socket(name: string): string
+}
+
+export type Contender = 'forkd' | 'raw' | 'workerpool' | 'piscina' | 'other'
+
+/** One line of the results table; cells are preformatted text. */
+export interface ResultRow {
+  metric: string
+  forkd?: string
+  raw?: string
+  workerpool?: string
+  piscina?: string
+  /** AnyEvent::Task's figure measured on this machine earlier (static). */
+  reference?: string
+}
+
+/** One line of the targets table. */
+export interface TargetCheck {
+  target: string
+  measured: string
+  /** undefined: not applicable in this run (e.g. a baseline failed). */
+  pass: boolean | undefined
+}
+
+export interface WorkloadResult {
+  name: WorkloadName
+  title: string
+  rows: ResultRow[]
+  checks: TargetCheck[]
+  notes: string[]
+  /** Every per-round sample, for --json. */
+  samples: Record<string, unknown>
+}
+
+/** Absolute path of a compiled file of the bench (`peers/raw-peer.js` → bench/dist/peers/raw-peer.js). */
+export function benchFile(relative: string): string {
+  return join(fileURLToPath(new URL('..', import.meta.url)), relative)
+}

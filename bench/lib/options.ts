@@ -1,0 +1,86 @@
+/** Command-line options of `npm run bench`, parsed and checked in one place. */
+import { availableParallelism } from 'node:os'
+import { parseArgs } from 'node:util'
+
+export const workloadNames = ['held', 'cycle', 'pipelined', 'surge', 'fresh', 'binary', 'memory'] as const
+export type WorkloadName = (typeof workloadNames)[number]
+
+export type Pinning = 'none' | 'same' | 'split'
+
+export interface BenchOptions {
+  quick: boolean
+  /** Write docs/benchmarks.md. Default: a full run of every workload writes, anything else does not. */
+  write: boolean
+  pin: Pinning
+  /** CPU list (taskset syntax) of the benchmark process itself (the client side). */
+  clientCpus: string | undefined
+  /** CPU list of every peer process: raw peer, forkd server and workers, workerpool workers, piscina threads. */
+  peerCpus: string | undefined
+  only: WorkloadName[]
+  /** Rounds override; undefined means each workload's default for the mode. */
+  rounds: number | undefined
+  /** Also write the per-round samples as JSON here. */
+  json: string | undefined
+  /** Profile the client, the forkd server and its workers with --cpu-prof into this folder. */
+  prof: string | undefined
+}
+
+export const usage = `usage: npm run bench -- [options]
+
+  --quick           smaller counts and fewer rounds (under a minute); does not write docs/benchmarks.md
+  --write           write docs/benchmarks.md even with --quick or --only
+  --pin same|split  pin the client and every peer process on the same core (0) or on different
+                    cores (client 0, peers 1) with taskset; default: no pinning
+  --only NAME[,..]  run these workloads only: ${workloadNames.join(', ')}
+  --rounds N        interleaved rounds per workload (default: 7 full / 3 quick, fewer for long ones)
+  --json FILE       also write every per-round sample as JSON
+  --prof DIR        run the client, the forkd server and its workers under --cpu-prof into DIR
+  --help            this text`
+
+export function parseOptions(argv: string[]): BenchOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      quick: { type: 'boolean', default: false },
+      write: { type: 'boolean', default: false },
+      pin: { type: 'string' },
+      only: { type: 'string', multiple: true },
+      rounds: { type: 'string' },
+      json: { type: 'string' },
+      prof: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+    strict: true,
+    allowPositionals: false,
+  })
+  if (values.help) {
+    console.log(usage)
+    process.exit(0)
+  }
+  const pin = (values.pin ?? 'none') as Pinning
+  if (!['none', 'same', 'split'].includes(pin)) throw new TypeError(`--pin must be same or split, got ${JSON.stringify(values.pin)}`)
+  if (pin === 'split' && availableParallelism() < 2) throw new TypeError('--pin split needs at least 2 CPUs')
+  const only: WorkloadName[] = []
+  for (const name of (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)) {
+    if (!(workloadNames as readonly string[]).includes(name))
+      throw new TypeError(`--only must name workloads among ${workloadNames.join(', ')}, got ${JSON.stringify(name)}`)
+    only.push(name as WorkloadName)
+  }
+  let rounds: number | undefined
+  if (values.rounds !== undefined) {
+    rounds = Number(values.rounds)
+    if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds must be an integer ≥ 1, got ${JSON.stringify(values.rounds)}`)
+  }
+  const runsEverything = only.length === 0
+  return {
+    quick: values.quick,
+    write: values.write || (!values.quick && runsEverything),
+    pin,
+    clientCpus: pin === 'none' ? undefined : '0',
+    peerCpus: pin === 'none' ? undefined : pin === 'same' ? '0' : '1',
+    only: runsEverything ? [...workloadNames] : only,
+    rounds,
+    json: values.json,
+    prof: values.prof,
+  }
+}

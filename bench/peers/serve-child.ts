@@ -1,0 +1,71 @@
+/**
+ * Runs a forkd server in its own process, so the benchmark client never shares an event loop with
+ * it and its RSS can be read on its own.
+ *
+ *   node serve-child.js '{"listen":…,"worker":…,"spares":N,"workerExecArgv":[…]}'
+ *   → IPC { type: 'ready', kind: 'Server.start' | 'stand-in' }; stops on IPC { type: 'stop' }
+ *
+ * Uses `Server.start` from @forkd/server; while that is not exported yet, the stand-in in
+ * stand-in-server.ts (the report then says so).
+ */
+import { startStandIn } from './stand-in-server.js'
+
+interface ServeConfig {
+  listen: string
+  worker: string
+  spares: number
+  workerExecArgv?: string[]
+}
+
+/** The part of @forkd/server's Server this script uses (typed here so the bench builds either way). */
+interface ServerLike {
+  close(options?: { drain?: boolean }): Promise<void>
+}
+interface ServerClassLike {
+  start(options: Record<string, unknown>): Promise<ServerLike>
+}
+
+const config = JSON.parse(process.argv[2] ?? '{}') as ServeConfig
+const quietLogger = {
+  debug() {},
+  info() {},
+  warn: (message: string, fields?: object) => process.stderr.write(`forkd server (bench) warn: ${message} ${fields ? JSON.stringify(fields) : ''}\n`),
+  error: (message: string, fields?: object) => process.stderr.write(`forkd server (bench) error: ${message} ${fields ? JSON.stringify(fields) : ''}\n`),
+}
+
+const serverModule = (await import('@forkd/server')) as Record<string, unknown>
+const Server = serverModule.Server as ServerClassLike | undefined
+let server: ServerLike
+let kind: 'Server.start' | 'stand-in'
+if (Server !== undefined && typeof Server.start === 'function') {
+  kind = 'Server.start'
+  server = await Server.start({
+    listen: config.listen,
+    worker: config.worker,
+    name: 'bench',
+    spares: config.spares,
+    logger: quietLogger,
+    ...(config.workerExecArgv?.length ? { execArgv: config.workerExecArgv } : {}),
+  })
+} else {
+  kind = 'stand-in'
+  server = await startStandIn({ listen: config.listen, worker: config.worker, spares: config.spares, execArgv: config.workerExecArgv ?? [] })
+}
+
+let stopping = false
+async function stop(): Promise<void> {
+  if (stopping) return
+  stopping = true
+  setTimeout(() => process.exit(1), 8000).unref()
+  try {
+    await server.close({ drain: false })
+  } finally {
+    process.exit(0)
+  }
+}
+process.on('message', (message: { type?: string }) => {
+  if (message.type === 'stop') void stop()
+})
+process.on('disconnect', () => void stop())
+process.on('SIGTERM', () => void stop())
+process.send?.({ type: 'ready', kind })

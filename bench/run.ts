@@ -1,0 +1,154 @@
+/**
+ * forkd benchmark harness (GitHub issue 7): forkd against the raw ws+CBOR transport, workerpool in
+ * process mode and piscina, interleaved round by round. Prints a table; a full run of every
+ * workload also writes docs/benchmarks.md. `--help` lists the options.
+ *
+ * With --pin (or --prof) the harness re-executes itself under `taskset -c CPU` (and --cpu-prof), so
+ * every thread of the client side starts with the placement; peers are started under taskset too.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { loadavg, tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { BenchContext, WorkloadResult } from './lib/context.js'
+import { serverKinds } from './lib/forkd.js'
+import { parseOptions, usage, type BenchOptions, type WorkloadName } from './lib/options.js'
+import { notePlacement, observedPlacement, stopAll } from './lib/processes.js'
+import { renderMarkdown, type RunInfo } from './report.js'
+import { binaryEcho } from './workloads/binary-echo.js'
+import { checkoutCycle } from './workloads/checkout-cycle.js'
+import { freshWorker } from './workloads/fresh-worker.js'
+import { heldCalls } from './workloads/held-calls.js'
+import { memory } from './workloads/memory.js'
+import { pipelined } from './workloads/pipelined.js'
+import { surgeWorkload } from './workloads/surge.js'
+
+const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadResult>> = {
+  held: heldCalls,
+  cycle: checkoutCycle,
+  pipelined,
+  surge: surgeWorkload,
+  fresh: freshWorker,
+  binary: binaryEcho,
+  memory,
+}
+
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+const reexecMarker = 'FORKD_BENCH_REEXEC'
+
+/** Runs this script again under taskset and/or --cpu-prof; resolves with its exit code. */
+function reexec(options: BenchOptions): Promise<number> {
+  const nodeArgs = [
+    ...process.execArgv,
+    ...(options.prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.prof}`]),
+    fileURLToPath(import.meta.url),
+    ...process.argv.slice(2),
+  ]
+  const [command, args] = options.clientCpus === undefined
+    ? [process.execPath, nodeArgs]
+    : ['taskset', ['-c', options.clientCpus, process.execPath, ...nodeArgs]]
+  const child = spawn(command, args, { stdio: 'inherit', env: { ...process.env, [reexecMarker]: '1' } })
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => child.kill(sig))
+  return new Promise((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + 1 : 1))))
+}
+
+function placementLine(options: BenchOptions): string {
+  const seen = [...observedPlacement].map(([role, lists]) => `${role} ${[...lists].join('/')}`).join(', ')
+  const what = options.pin === 'none'
+    ? 'none: the scheduler places every process'
+    : `${options.pin}: client (this process) on CPU ${options.clientCpus}, every peer (raw peer, forkd server and workers, workerpool workers, piscina threads) on CPU ${options.peerCpus}, with taskset`
+  return `${what}. Cpus_allowed_list seen: ${seen}`
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions
+  try {
+    options = parseOptions(process.argv.slice(2))
+  } catch (error) {
+    console.error(`${(error as Error).message}\n\n${usage}`)
+    return 2
+  }
+  if (options.prof !== undefined) {
+    options.prof = resolve(options.prof)
+    mkdirSync(options.prof, { recursive: true })
+  }
+  if ((options.clientCpus !== undefined || options.prof !== undefined) && process.env[reexecMarker] === undefined) return reexec(options)
+
+  const startedAt = new Date()
+  const loadAtStart = loadavg()[0]!
+  const dir = mkdtempSync(join(tmpdir(), 'fkb-'))
+  let socketCount = 0
+  const ctx: BenchContext = {
+    options,
+    dir,
+    rounds: (full, quick) => options.rounds ?? (options.quick ? quick : full),
+    pick: (full, quick) => (options.quick ? quick : full),
+    log: (message) => process.stderr.write(`[bench] ${message}\n`),
+    socket: (name) => join(dir, `${name}${++socketCount}.sock`),
+  }
+  let interrupted = false
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (interrupted) return
+    interrupted = true
+    ctx.log(`${sig}: stopping every process started and removing ${dir}`)
+    void stopAll().finally(() => {
+      rmSync(dir, { recursive: true, force: true })
+      process.exit(130)
+    })
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
+  notePlacement('client', 'self')
+
+  const results: WorkloadResult[] = []
+  let failures = 0
+  try {
+    for (const name of options.only) {
+      ctx.log(`${name}: starting`)
+      const t0 = performance.now()
+      try {
+        results.push(await workloads[name](ctx))
+      } catch (error) {
+        failures++
+        ctx.log(`${name}: FAILED: ${(error as Error)?.stack ?? String(error)}`)
+        results.push({
+          name, title: name, rows: [], samples: {}, notes: [`failed: ${(error as Error)?.message ?? String(error)}`],
+          checks: [{ target: 'workload ran', measured: 'failed (see notes)', pass: false }],
+        })
+      }
+      ctx.log(`${name}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+    }
+  } finally {
+    await stopAll()
+    rmSync(dir, { recursive: true, force: true })
+  }
+
+  const kinds = [...serverKinds]
+  const run: RunInfo = {
+    mode: options.quick ? 'quick' : 'full',
+    placement: placementLine(options),
+    server: kinds.length === 0 ? 'not started' : kinds.map((k) => k === 'stand-in'
+      ? 'stand-in (bench/peers/stand-in-server.ts: @forkd/server does not export Server yet; spares and hand-off only)'
+      : 'Server.start from @forkd/server, in its own process (bench/peers/serve-child.ts)').join('; '),
+    startedAt,
+    seconds: (Date.now() - startedAt.getTime()) / 1000,
+    load: [loadAtStart, loadavg()[0]!],
+    command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
+  }
+  const markdown = renderMarkdown(results, run)
+  process.stdout.write(`\n${markdown}`)
+  if (options.write) {
+    writeFileSync(join(repoRoot, 'docs', 'benchmarks.md'), markdown)
+    ctx.log('wrote docs/benchmarks.md')
+  }
+  if (options.json !== undefined) {
+    writeFileSync(options.json, JSON.stringify({ run, results }, null, 2))
+    ctx.log(`wrote ${options.json}`)
+  }
+  return failures > 0 ? 1 : 0
+}
+
+process.exitCode = await main()
+// Pools and sockets are closed; anything still holding the loop is not ours to wait for.
+process.exit(process.exitCode)
