@@ -1,0 +1,77 @@
+import { spawn, spawnSync } from 'node:child_process'
+import { existsSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterEach, describe, expect, it } from 'vitest'
+import { fixture, isAlive, tempDir, waitFor, waitForExit } from './support/harness.js'
+import { connectRaw } from './support/raw-connection.js'
+
+const cli = fileURLToPath(new URL('../packages/server/dist/cli.js', import.meta.url))
+const run = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', timeout: 20_000 })
+
+describe('forkd CLI', () => {
+  let dir = ''
+  const pids: number[] = []
+  afterEach(async () => {
+    for (const pid of pids.splice(0)) if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    if (dir) rmSync(dir, { recursive: true, force: true })
+    dir = ''
+  })
+
+  it('prints usage for --help and exits 0', () => {
+    const result = run('--help')
+    expect(result.status).toBe(0)
+    expect(result.stdout).toMatch(/^Usage:\n {2}forkd serve --listen PATH/)
+    expect(result.stdout).toContain('forkd status PATH')
+  })
+
+  it('starts with a shebang so the bin runs directly', () => {
+    const result = spawnSync(cli, ['--help'], { encoding: 'utf8' })
+    expect(result.status).toBe(0)
+  })
+
+  it('prints one line and exits 2 when the worker module is missing', () => {
+    dir = tempDir()
+    const result = run('serve', '--listen', join(dir, 's.sock'), 'no-such-worker.mjs')
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe(`forkd: worker module ${join(process.cwd(), 'no-such-worker.mjs')}: no such file\n`)
+    expect(existsSync(join(dir, 's.sock'))).toBe(false)
+  })
+
+  it.each([
+    [['serve', '--listen', '/tmp/x.sock', '--spares', 'many', 'w.mjs'], /^forkd: --spares must be a number, got "many"\n/],
+    [['serve', '--listen', '/tmp/x.sock', '--bogus', 'w.mjs'], /^forkd: Unknown option '--bogus'/],
+    [['serve', 'w.mjs'], /^forkd: serve needs --listen PATH\n/],
+    [['frobnicate'], /^forkd: unknown command "frobnicate"\n/],
+  ])('exits 2 with a one-line error for bad arguments: %j', (args, message) => {
+    const result = run(...args)
+    expect(result.status).toBe(2)
+    expect(result.stderr).toMatch(message)
+    expect(result.stderr.trimEnd().split('\n').length).toBeLessThanOrEqual(2)
+  })
+
+  it('serves in the foreground, answers forkd status, and drains and exits 0 on SIGTERM', async () => {
+    dir = tempDir()
+    const path = join(dir, 's.sock')
+    const server = spawn(process.execPath, [cli, 'serve', '--listen', path, '--name', 'cli', '--spares', '1', fixture('echo-worker.mjs')], { stdio: ['ignore', 'ignore', 'pipe'] })
+    pids.push(server.pid!)
+    let stderr = ''
+    server.stderr!.on('data', (d) => (stderr += d))
+    const exited = new Promise<number | null>((resolve) => server.on('exit', (code) => resolve(code)))
+    await waitFor(() => existsSync(path), 'the socket')
+    const conn = await connectRaw(path)
+
+    const status = spawnSync(process.execPath, [cli, 'status', path], { encoding: 'utf8' })
+    expect(status.status).toBe(0)
+    // The status connection is served by a worker too: the held connection plus the asker.
+    expect(JSON.parse(status.stdout)).toMatchObject({ pid: server.pid, name: 'cli', state: 'listening', active: 2 })
+
+    server.kill('SIGTERM')
+    expect(await conn.waitFor((m) => Array.isArray(m) && m[0] === 9)).toEqual([9, 'shutdown'])
+    conn.ws.close()
+    expect(await exited).toBe(0)
+    await waitForExit([conn.hello.pid])
+    expect(existsSync(path)).toBe(false)
+    expect(stderr).toMatch(/^forkd-server:cli\[\d+\] info: listening on /)
+  })
+})
