@@ -28,7 +28,7 @@ export interface RunInfo {
   mode: 'full' | 'quick'
   /** Human-readable placement, checked from /proc/PID/status Cpus_allowed_list. */
   placement: string
-  /** How the forkd server ran: Server.start or the stand-in. */
+  /** How the forkd server ran (Server.start in its own process). */
   server: string
   startedAt: Date
   seconds: number
@@ -113,7 +113,8 @@ export function renderMarkdown(results: readonly WorkloadResult[], run: RunInfo)
     'npm run bench -- --quick              # under a minute, prints only (add --write to write)',
     'npm run bench -- --pin split          # client on CPU 0, every peer process on CPU 1 (same: all on 0)',
     'npm run bench -- --only surge         # one workload: held, cycle, pipelined, surge, fresh, binary, memory',
-    'npm run bench -- --only held --prof /tmp/prof   # --cpu-prof of client, server and workers',
+    'npm run bench -- --only cycle --forkd-only --prof /tmp/prof   # --cpu-prof of client, server, workers',
+    'node bench/dist/tools/profile-summary.js /tmp/prof/CPU.…cpuprofile   # top self times, file:line',
     '```',
     '',
   ].join('\n')

@@ -128,9 +128,7 @@ async function main(): Promise<number> {
   const run: RunInfo = {
     mode: options.quick ? 'quick' : 'full',
     placement: placementLine(options),
-    server: kinds.length === 0 ? 'not started' : kinds.map((k) => k === 'stand-in'
-      ? 'stand-in (bench/peers/stand-in-server.ts: @forkd/server does not export Server yet; spares and hand-off only)'
-      : 'Server.start from @forkd/server, in its own process (bench/peers/serve-child.ts)').join('; '),
+    server: kinds.length === 0 ? 'not started' : `${kinds.join(', ')} from @forkd/server, in its own process (bench/peers/serve-child.ts), workers from bench/peers/echo-worker.ts`,
     startedAt,
     seconds: (Date.now() - startedAt.getTime()) / 1000,
     load: [loadAtStart, loadavg()[0]!],

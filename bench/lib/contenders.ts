@@ -39,10 +39,12 @@ export async function startContenders(ctx: BenchContext, cleanup: Cleanup, optio
   notePlacement('forkd server', server.pid)
   notePlacement('forkd worker', warm[0]!.worker.pid)
   for (const c of warm) c.release()
-  const raw = options.raw ? cleanup.add(await startRaw(ctx), (r) => r.stop()) : undefined
+  // --forkd-only: no baselines, so a profile shows forkd alone.
+  const baselines = !ctx.options.forkdOnly
+  const raw = options.raw && baselines ? cleanup.add(await startRaw(ctx), (r) => r.stop()) : undefined
   if (raw !== undefined) notePlacement('raw peer', raw.peer.pid!)
-  const workerpool = options.workerpool ? cleanup.add(await startWorkerpool(ctx, options.workers), (w) => w.stop()) : undefined
+  const workerpool = options.workerpool && baselines ? cleanup.add(await startWorkerpool(ctx, options.workers), (w) => w.stop()) : undefined
   if (workerpool?.pids()[0] !== undefined) notePlacement('workerpool worker', workerpool.pids()[0]!)
-  const piscina = options.piscina ? cleanup.add(await startPiscina(ctx, options.workers), (p) => p.stop()) : undefined
+  const piscina = options.piscina && baselines ? cleanup.add(await startPiscina(ctx, options.workers), (p) => p.stop()) : undefined
   return { server, client, raw, workerpool, piscina }
 }

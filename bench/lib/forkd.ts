@@ -8,14 +8,25 @@ export interface ForkdServer {
   path: string
   /** The server process (its RSS is the server's RSS). */
   pid: number
-  /** 'Server.start', or 'stand-in' while @forkd/server does not export Server yet. */
+  /** How the server was started ('Server.start'), for the report. */
   kind: string
   child: ChildProcess
   /** Worker processes (spares and connected) the server has right now. */
   workerPids(): number[]
-  /** Waits until the server has at least `n` worker processes, plus `settle` ms for them to finish booting. */
-  waitForWorkers(n: number, settle?: number): Promise<void>
+  /** The server's own status (spares, active, starting...), asked over IPC. */
+  status(): Promise<ServerStatusLike>
+  /** Waits until at least `n` spares are ready; resolves with how many there were, or rejects after `timeout` ms. */
+  waitForSpares(n: number, timeout?: number): Promise<number>
   stop(): Promise<void>
+}
+
+/** The fields of @forkd/server's ServerStatus the bench reads. */
+export interface ServerStatusLike {
+  spares: number
+  active: number
+  starting: number
+  started: number
+  exited: number
 }
 
 /** Kinds of server seen in this run, for the report's header. */
@@ -35,9 +46,19 @@ export async function startForkdServer(ctx: BenchContext, options: { spares: num
     kind,
     child,
     workerPids: () => childrenOf(pid),
-    async waitForWorkers(n, settle = 300) {
-      for (let i = 0; i < 500 && childrenOf(pid).length < n; i++) await sleep(20)
-      await sleep(settle)
+    async status() {
+      const answer = waitForMessage<{ type: 'status'; status: ServerStatusLike }>(child, 'status', 5_000)
+      child.send({ type: 'status-request' })
+      return (await answer).status
+    },
+    async waitForSpares(n, timeout = 30_000) {
+      const deadline = performance.now() + timeout
+      for (;;) {
+        const { spares } = await server.status()
+        if (spares >= n) return spares
+        if (performance.now() > deadline) throw new Error(`the forkd server had ${spares} spares after ${timeout} ms, wanted ${n}`)
+        await sleep(10)
+      }
     },
     stop: () => stopPeer(child),
   }

@@ -23,6 +23,8 @@ export interface BenchOptions {
   json: string | undefined
   /** Profile the client, the forkd server and its workers with --cpu-prof into this folder. */
   prof: string | undefined
+  /** Skip the baselines (raw, workerpool, piscina), e.g. so a client profile shows forkd alone. */
+  forkdOnly: boolean
 }
 
 export const usage = `usage: npm run bench -- [options]
@@ -35,6 +37,8 @@ export const usage = `usage: npm run bench -- [options]
   --rounds N        interleaved rounds per workload (default: 7 full / 3 quick, fewer for long ones)
   --json FILE       also write every per-round sample as JSON
   --prof DIR        run the client, the forkd server and its workers under --cpu-prof into DIR
+                    (bench/dist/tools/profile-summary.js FILE lists the top self times)
+  --forkd-only      skip the baselines (ratios show n/a); with --prof, the client profile is forkd's
   --help            this text`
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -48,6 +52,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       rounds: { type: 'string' },
       json: { type: 'string' },
       prof: { type: 'string' },
+      'forkd-only': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -74,7 +79,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const runsEverything = only.length === 0
   return {
     quick: values.quick,
-    write: values.write || (!values.quick && runsEverything),
+    write: values.write || (!values.quick && runsEverything && !values['forkd-only']),
     pin,
     clientCpus: pin === 'none' ? undefined : '0',
     peerCpus: pin === 'none' ? undefined : pin === 'same' ? '0' : '1',
@@ -82,5 +87,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     rounds,
     json: values.json,
     prof: values.prof,
+    forkdOnly: values['forkd-only'],
   }
 }

@@ -22,22 +22,39 @@ export function medianRatio(a: readonly number[], b: readonly number[]): number 
   return median(ratios)
 }
 
+/** A measurement of one contender, or undefined when it is not running (--forkd-only). */
+export type Measure = (() => Promise<number>) | undefined
+
 /**
  * Runs every contender once per round, in the given order (A B C A B C ...), and returns each
- * contender's value per round. `onRound` reports progress.
+ * contender's value per round (an empty list for a contender that is not running). `onRound`
+ * reports progress.
  */
 export async function interleave<K extends string>(
   rounds: number,
-  contenders: Record<K, () => Promise<number>>,
+  contenders: Record<K, Measure>,
   onRound?: (round: number) => void,
 ): Promise<Record<K, number[]>> {
   const names = Object.keys(contenders) as K[]
   const out = Object.fromEntries(names.map((n) => [n, [] as number[]])) as Record<K, number[]>
   for (let round = 0; round < rounds; round++) {
     onRound?.(round + 1)
-    for (const name of names) out[name].push(await contenders[name]())
+    for (const name of names) {
+      const measure = contenders[name]
+      if (measure !== undefined) out[name].push(await measure())
+    }
   }
   return out
+}
+
+/** Runs each present contender once, untimed, so every code path is warm before round 1. */
+export async function warmUp(contenders: Record<string, Measure>): Promise<void> {
+  for (const measure of Object.values(contenders)) if (measure !== undefined) await measure()
+}
+
+/** pass/fail of a target, or undefined when the figure could not be measured (a baseline skipped). */
+export function verdict(value: number, ok: (value: number) => boolean): boolean | undefined {
+  return Number.isFinite(value) ? ok(value) : undefined
 }
 
 /** Runs `op` n times, each awaited before the next; returns microseconds per operation. */

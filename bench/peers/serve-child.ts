@@ -3,12 +3,12 @@
  * it and its RSS can be read on its own.
  *
  *   node serve-child.js '{"listen":…,"worker":…,"spares":N,"workerExecArgv":[…]}'
- *   → IPC { type: 'ready', kind: 'Server.start' | 'stand-in' }; stops on IPC { type: 'stop' }
+ *   → IPC { type: 'ready', kind: 'Server.start' }; stops on IPC { type: 'stop' };
+ *     answers IPC { type: 'status-request' } with { type: 'status', status: server.status() }
  *
- * Uses `Server.start` from @forkd/server; while that is not exported yet, the stand-in in
- * stand-in-server.ts (the report then says so).
+ * `Server` is looked up at run time and typed locally below, so the bench builds against a
+ * @forkd/server whose public surface is still moving.
  */
-import { startStandIn } from './stand-in-server.js'
 
 interface ServeConfig {
   listen: string
@@ -20,6 +20,7 @@ interface ServeConfig {
 /** The part of @forkd/server's Server this script uses (typed here so the bench builds either way). */
 interface ServerLike {
   close(options?: { drain?: boolean }): Promise<void>
+  status(): Record<string, unknown>
 }
 interface ServerClassLike {
   start(options: Record<string, unknown>): Promise<ServerLike>
@@ -35,22 +36,16 @@ const quietLogger = {
 
 const serverModule = (await import('@forkd/server')) as Record<string, unknown>
 const Server = serverModule.Server as ServerClassLike | undefined
-let server: ServerLike
-let kind: 'Server.start' | 'stand-in'
-if (Server !== undefined && typeof Server.start === 'function') {
-  kind = 'Server.start'
-  server = await Server.start({
-    listen: config.listen,
-    worker: config.worker,
-    name: 'bench',
-    spares: config.spares,
-    logger: quietLogger,
-    ...(config.workerExecArgv?.length ? { execArgv: config.workerExecArgv } : {}),
-  })
-} else {
-  kind = 'stand-in'
-  server = await startStandIn({ listen: config.listen, worker: config.worker, spares: config.spares, execArgv: config.workerExecArgv ?? [] })
-}
+if (Server === undefined || typeof Server.start !== 'function') throw new Error('@forkd/server does not export Server.start: build packages/server first')
+const kind = 'Server.start'
+const server: ServerLike = await Server.start({
+  listen: config.listen,
+  worker: config.worker,
+  name: 'bench',
+  spares: config.spares,
+  logger: quietLogger,
+  ...(config.workerExecArgv?.length ? { execArgv: config.workerExecArgv } : {}),
+})
 
 let stopping = false
 async function stop(): Promise<void> {
@@ -65,6 +60,8 @@ async function stop(): Promise<void> {
 }
 process.on('message', (message: { type?: string }) => {
   if (message.type === 'stop') void stop()
+  // Asked over IPC, not through fetchStatus(): a status connection would use up a spare.
+  else if (message.type === 'status-request') process.send?.({ type: 'status', status: server.status() })
 })
 process.on('disconnect', () => void stop())
 process.on('SIGTERM', () => void stop())

@@ -30,9 +30,10 @@ export async function memory(ctx: BenchContext): Promise<WorkloadResult> {
     c.release()
     const bare = await idleChild(ctx, cleanup, [])
     const plain = await idleChild(ctx, cleanup, ['--no-imports'])
-    await server.waitForWorkers(spares + 1, ctx.pick(2000, 1000))
+    await server.waitForSpares(spares)
+    await sleep(ctx.pick(1000, 500))
     const sparePid = server.workerPids().find((pid) => pid !== workerPid)
-    const wpPid = workerpool!.pids()[0]
+    const wpPid = workerpool?.pids()[0]
     const series = { server: [] as number[], worker: [] as number[], spare: [] as number[], bare: [] as number[], plain: [] as number[], workerpool: [] as number[] }
     ctx.log(`memory: ${sampleCount} samples`)
     for (let i = 0; i < sampleCount; i++) {
