@@ -443,7 +443,7 @@ export class Server extends EventEmitter<ServerEvents> {
     if (this.#state !== 'listening' || this.#backoffTimer !== undefined) return
     this.#failuresInARow++
     const delay = Math.min(backoffMax, backoffMin * 2 ** (this.#failuresInARow - 1))
-    this.#log.warn(`${this.#failuresInARow} workers in a row died before they were ready; next start in ${delay} ms`)
+    this.#log.warn(`a worker died before it was ready (${this.#failuresInARow} in a row); next start in ${delay} ms`)
     this.#backoffTimer = setTimeout(() => {
       this.#backoffTimer = undefined
       this.#dispatch()
