@@ -9,8 +9,10 @@ import { handleSignals } from './signals.js'
 let server: Server | undefined
 let starting: Promise<Server | undefined> | undefined
 
-const send = (message: FromForkedServer) => {
-  if (process.connected) process.send!(message)
+/** Sends to the parent; `then` runs once the message is handed to the OS (or at once if the parent is gone). */
+const send = (message: FromForkedServer, then?: () => void) => {
+  if (process.connected) process.send!(message, undefined, {}, () => then?.())
+  else then?.()
 }
 
 async function start(options: ToForkedServer['options']): Promise<Server | undefined> {
@@ -19,8 +21,9 @@ async function start(options: ToForkedServer['options']): Promise<Server | undef
     server = await Server.start(options)
   } catch (error) {
     const e = error as Error & { code?: string; path?: string }
-    send({ type: 'failed', error: { name: e.name, message: e.message, code: e.code, path: e.path } })
-    process.exit(1)
+    // Exit only once the message is out: process.exit() would drop a queued IPC message.
+    send({ type: 'failed', error: { name: e.name, message: e.message, code: e.code, path: e.path } }, () => process.exit(1))
+    return undefined
   }
   handleSignals(server, (code) => process.exit(code))
   void server.closed.then(() => process.exit(0))
