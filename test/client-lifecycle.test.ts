@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CheckoutReleasedError, ClientClosedError, QueueFullError } from '@forkd/client'
-import { startEnv, waitForExit, type TestEnv } from './support/harness.js'
+import { startEnv, waitFor, waitForExit, type TestEnv } from './support/harness.js'
 
 describe('Client', () => {
   let env: TestEnv
@@ -12,8 +12,8 @@ describe('Client', () => {
   describe('#checkout', () => {
     it('connects minWorkers at start', async () => {
       const client = env.client({ minWorkers: 3, maxWorkers: 5 })
-      await new Promise((r) => setTimeout(r, 300))
-      expect(client.stats()).toMatchObject({ workers: 3, idle: 3, connecting: 0 })
+      await waitFor(() => client.stats().idle === 3, 'three idle workers')
+      expect(client.stats()).toMatchObject({ workers: 3, idle: 3, connecting: 0, busy: 0 })
     })
 
     it('gives the worker identity from the handshake', async () => {

@@ -38,7 +38,8 @@ describe('a hung worker (REFERENCE scenario 12)', () => {
     env.pids.add(next.worker.pid)
     expect(await next.echo('alive')).toBe('alive')
     next.release()
-    expect(env.server.status()).toMatchObject({ killed: expect.objectContaining({ hung: 2 }) })
+    // one was busy too long, one stopped answering the heartbeat (stuck in synchronous code)
+    expect(env.server.status()).toMatchObject({ killed: expect.objectContaining({ hung: 1, unresponsive: 1 }) })
   })
 
   it('does not touch a worker that is idle in a held checkout longer than hungWorkerTimeout', async () => {

@@ -35,7 +35,7 @@ describe('reconnecting to the server', () => {
       return pid
     })
     await new Promise((r) => setTimeout(r, 300))
-    expect(client.stats()).toMatchObject({ pending: 5, workers: 1, connecting: 1 })
+    expect(client.stats()).toMatchObject({ pending: 5, busy: 0, idle: 0 })
     expect(client.stats().connectFailures).toBeGreaterThan(0)
     const server = await startServerProcess(path, 'echo-worker.mjs')
     killOnCleanup(server)

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startEnv, type TestEnv } from './support/harness.js'
+import { startEnv, waitFor, type TestEnv } from './support/harness.js'
 
 describe('a surge of checkouts (REFERENCE scenario 10)', () => {
   let env: TestEnv
@@ -19,6 +19,8 @@ describe('a surge of checkouts (REFERENCE scenario 10)', () => {
         peak = Math.max(peak, concurrent)
         env.pids.add(c.worker.pid)
         try {
+          // long enough that two workers cannot serve the surge alone
+          await c.sleep(20)
           return await c.echo({ i, tag: `arg-${i}` })
         } finally {
           concurrent--
@@ -29,6 +31,8 @@ describe('a surge of checkouts (REFERENCE scenario 10)', () => {
     expect(results).toEqual(Array.from({ length: 100 }, (_, i) => ({ i, tag: `arg-${i}` })))
     expect(peak).toBe(5)
     expect(env.pids.size).toBe(5)
+    // the last releases wait for the worker's checkoutDone acknowledgement
+    await waitFor(() => client.stats().idle === 5, 'every worker back in the pool')
     expect(client.stats()).toMatchObject({ workers: 5, idle: 5, busy: 0, pending: 0, checkouts: 100 })
   })
 })

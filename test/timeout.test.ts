@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { Client, ConnectError, TimeoutError } from '@forkd/client'
-import { startEnv, tempDir, waitFor, waitForExit, type TestEnv } from './support/harness.js'
+import { startEnv, tempDir, waitFor, waitForExit, warm, type TestEnv } from './support/harness.js'
 
 describe('timeouts', () => {
   let env: TestEnv
@@ -29,6 +29,7 @@ describe('timeouts', () => {
 
   it('fail a call slower than the timeout (REFERENCE scenario 13); the error is sticky and the worker is discarded', async () => {
     const client = env.client({ name: 'slow', timeout: 200 })
+    await warm(client)
     const c = await client.checkout()
     const pid = c.worker.pid
     env.pids.add(pid)
@@ -46,6 +47,7 @@ describe('timeouts', () => {
 
   it('restart for each request: many calls each shorter than the timeout all succeed', async () => {
     const client = env.client({ timeout: 300 })
+    await warm(client)
     const c = await client.checkout()
     env.pids.add(c.worker.pid)
     // six 100 ms calls pipelined take 600 ms in all, but no single request exceeds 300 ms
@@ -56,6 +58,7 @@ describe('timeouts', () => {
 
   it('can be overridden per checkout, and Infinity means none', async () => {
     const client = env.client({ timeout: 100 })
+    await warm(client)
     const c = await client.checkout({ timeout: Infinity })
     env.pids.add(c.worker.pid)
     expect(await c.sleep(250)).toBe(250)
@@ -68,6 +71,7 @@ describe('timeouts', () => {
 
   it('cover the wait for a worker: a queued checkout times out and leaves the queue', async () => {
     const client = env.client({ maxWorkers: 1, minWorkers: 1, timeout: 200 })
+    await warm(client)
     const holder = await client.checkout({ timeout: Infinity })
     env.pids.add(holder.worker.pid)
     const waiting = client.checkout()

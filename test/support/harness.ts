@@ -134,3 +134,11 @@ export async function startServerProcess(path: string, worker: string): Promise<
   })
   return child
 }
+
+/**
+ * Waits until the client has `count` idle workers, so a test that checks a short timeout measures
+ * its call, not the start-up of worker processes on a busy machine.
+ */
+export async function warm(client: Client, count = 1): Promise<void> {
+  await waitFor(() => client.stats().idle >= count, `${count} idle workers`)
+}

@@ -42,7 +42,7 @@ export class CheckoutState implements ConnectionOwner {
   #finished = false
   #nextId = 1
   /** Called when the checkout is over (released and drained), to stop leak tracking. */
-  onFinish: (() => void) | undefined
+  onFinish: ((state: CheckoutState) => void) | undefined
 
   constructor(conn: WorkerConnection, target: CheckinTarget, clientName: string, timeout: number, sink: ((record: LogRecord) => void) | undefined) {
     this.conn = conn
@@ -229,7 +229,7 @@ export class CheckoutState implements ConnectionOwner {
     if (this.#finished) return
     this.#finished = true
     this.#stopTimer()
-    this.onFinish?.()
+    this.onFinish?.(this)
     if (this.conn.owner === this) this.#target.checkin(this.conn, { hadError: this.#hadError })
     if (this.#sink !== undefined) {
       // After the caller's handlers for the last call have run (they are microtasks).

@@ -35,6 +35,10 @@ const leaks = new FinalizationRegistry<LeakRecord>((record) => {
   }
 })
 
+// Module-level on purpose: a closure made inside checkout() would keep the checkout's promise,
+// and so the proxy, reachable from its own state, and leak tracking could never fire.
+const untrack = (state: CheckoutState) => leaks.unregister(state)
+
 export class Client<W = unknown> {
   readonly #options: NormalizedClientOptions
   readonly #pool: Pool
@@ -82,7 +86,7 @@ export class Client<W = unknown> {
           const state = pool.open(conn, timeout, sink)
           const proxy = createCheckoutProxy<W2>(state)
           leaks.register(proxy, { state, site }, state)
-          state.onFinish = () => leaks.unregister(state)
+          state.onFinish = untrack
           resolve(proxy)
         },
         fail: reject,
