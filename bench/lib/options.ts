@@ -1,5 +1,5 @@
 /** Command-line options of `npm run bench`, parsed and checked in one place. */
-import { availableParallelism } from 'node:os'
+import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 
 export const workloadNames = ['held', 'cycle', 'pipelined', 'surge', 'fresh', 'binary', 'memory'] as const
@@ -64,7 +64,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   }
   const pin = (values.pin ?? 'none') as Pinning
   if (!['none', 'same', 'split'].includes(pin)) throw new TypeError(`--pin must be same or split, got ${JSON.stringify(values.pin)}`)
-  if (pin === 'split' && availableParallelism() < 2) throw new TypeError('--pin split needs at least 2 CPUs')
+  // cpus(), not availableParallelism(): the latter sees the affinity of the pinned re-exec (1 CPU).
+  if (pin === 'split' && cpus().length < 2) throw new TypeError('--pin split needs at least 2 CPUs')
   const only: WorkloadName[] = []
   for (const name of (values.only ?? []).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean)) {
     if (!(workloadNames as readonly string[]).includes(name))
