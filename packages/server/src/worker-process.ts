@@ -87,12 +87,9 @@ export class WorkerProcess {
   #exit: WorkerExit | undefined
   #exited: Promise<WorkerExit>
   #resolveExited!: (exit: WorkerExit) => void
-  /** When the worker last answered a heartbeat (or became active), epoch ms. */
-  lastPongAt = 0
-  /** When the worker's running call started, epoch ms, or null when idle, as of the last pong. */
-  busySince: number | null = null
-  /** Set once the server asked the worker to retire. */
-  retiredFor: string | undefined
+  #lastPongAt = 0
+  #busySince: number | null = null
+  #retiredFor: string | undefined
 
   constructor(options: WorkerProcessOptions) {
     this.#options = options
@@ -118,6 +115,21 @@ export class WorkerProcess {
       if (this.#child.pid === undefined) this.#onExit(null, null, error)
       else options.logger.warn(`${this.label} IPC error: ${error.message}`, fields)
     })
+  }
+
+  /** When the worker last answered a heartbeat (or became active), epoch ms. */
+  get lastPongAt(): number {
+    return this.#lastPongAt
+  }
+
+  /** When the worker's running call started, epoch ms, or null when idle, as of the last pong. */
+  get busySince(): number | null {
+    return this.#busySince
+  }
+
+  /** Set once the server asked the worker to retire. */
+  get retiredFor(): string | undefined {
+    return this.#retiredFor
   }
 
   get state(): WorkerState {
@@ -160,7 +172,7 @@ export class WorkerProcess {
   handOff(socket: Socket): void {
     this.#setState('active')
     this.#socket = socket
-    this.lastPongAt = Date.now()
+    this.#lastPongAt = Date.now()
     // EPIPE/ECONNRESET on our copy are expected when the client or the worker goes away.
     socket.on('error', () => {})
     this.#send({ type: 'connection' }, socket)
@@ -173,8 +185,8 @@ export class WorkerProcess {
 
   /** Asks an active worker's client to retire it after the checkout; a spare exits at once. */
   retire(reason: string): void {
-    if (this.#state === 'exited' || this.retiredFor !== undefined) return
-    this.retiredFor = reason
+    if (this.#state === 'exited' || this.#retiredFor !== undefined) return
+    this.#retiredFor = reason
     this.#send({ type: 'retire', reason })
   }
 
@@ -229,8 +241,8 @@ export class WorkerProcess {
         events.onLoadFailed(this, String(message.message))
         break
       case 'pong':
-        this.lastPongAt = Date.now()
-        this.busySince = typeof message.busySince === 'number' ? message.busySince : null
+        this.#lastPongAt = Date.now()
+        this.#busySince = typeof message.busySince === 'number' ? message.busySince : null
         break
       case 'status-request':
         events.onStatusRequest(this, message.seq)
