@@ -24,7 +24,7 @@ describe('Server spares', () => {
     // The used spare is replaced in the background: 2 spares + 1 active, one new pid.
     const after = await waitFor(() => (env!.server.status().spares === 2 ? workerChildren() : undefined), 'a replacement spare')
     expect(after).toHaveLength(3)
-    expect(after.filter((pid) => !spares.includes(pid))).toHaveLength(1)
+    expect(after!.filter((pid) => !spares.includes(pid))).toHaveLength(1)
     expect(env.server.status()).toMatchObject({ spares: 2, active: 1, started: 3 })
 
     conn.ws.close()

@@ -38,9 +38,9 @@ export interface WorkerIdentity {
   id: number
 }
 
-export interface CheckoutControls<I> {
+export interface CheckoutControls<W, I = InterfaceOf<W>> {
   /** `c.call('method', ...args)`: the same as `c.method(...args)`. */
-  readonly call: CallOf<I>
+  readonly call: unknown extends W ? (method: string, ...args: unknown[]) => Promise<any> : CallOf<I>
   /** Returns the worker to the pool (after its `checkoutDone`), or retires it. Idempotent. */
   release(): void
   /** Cancels the running call, kills the worker, and makes the checkout fail with AbortedError(reason). */
@@ -50,7 +50,7 @@ export interface CheckoutControls<I> {
   /** Whether release() was called. */
   readonly released: boolean
   /** The same checkout with per-call options (an event handler) for the calls made through it. */
-  with(options: CallOptions): Checkout<I>
+  with(options: CallOptions): Checkout<W>
   [Symbol.asyncDispose](): Promise<void>
   [Symbol.dispose](): void
 }
@@ -61,8 +61,8 @@ type CallableOf<I> = I extends AnyFunction
 
 /** An exclusive lease of one worker; typed from the worker's interface. Never a thenable. */
 export type Checkout<W = unknown> = unknown extends W
-  ? CheckoutControls<{ [method: string]: AnyFunction }> & { readonly [method: string]: any } & ((...args: unknown[]) => Promise<any>)
-  : CheckoutControls<InterfaceOf<W>> & MethodsOf<InterfaceOf<W>> & CallableOf<InterfaceOf<W>>
+  ? CheckoutControls<W> & { readonly [method: string]: any } & ((...args: unknown[]) => Promise<any>)
+  : CheckoutControls<W> & MethodsOf<InterfaceOf<W>> & CallableOf<InterfaceOf<W>>
 
 export interface CheckoutOptions {
   /** Overrides the client's timeout for this checkout (ms, `Infinity` for none). */
