@@ -21,7 +21,10 @@ serve: runs a forkd server in the foreground.
   --name NAME                 process titles forkd-server:NAME and forkd-worker:NAME(N)
   --spares K                  worker processes kept ready (default 2)
   --hung-worker-timeout MS    kill a worker busy on one call for longer (default 300000)
-  --max-workers N             most worker processes (default 128)
+  --max-workers N             most worker processes, spares included (default 128)
+  --max-pending-connections N connections waiting for a worker at --max-workers; past it
+                              they get HTTP 503 (default 1024)
+  --handshake-timeout MS      time a new connection gets to finish the WebSocket upgrade (default 5000)
   --drain-timeout MS          on SIGTERM/SIGINT, time active workers get to finish (default 30000)
   WORKER_MODULE is resolved against the current directory.
   Signals: SIGTERM/SIGINT drain and exit 0 (a second one exits at once); SIGHUP reloads the
@@ -55,6 +58,8 @@ async function serve(args: string[]): Promise<void> {
       spares: { type: 'string' },
       'hung-worker-timeout': { type: 'string' },
       'max-workers': { type: 'string' },
+      'max-pending-connections': { type: 'string' },
+      'handshake-timeout': { type: 'string' },
       'drain-timeout': { type: 'string' },
     },
   })
@@ -68,6 +73,10 @@ async function serve(args: string[]): Promise<void> {
   if (hung !== undefined) options.hungWorkerTimeout = hung
   const maxWorkers = number('max-workers', values['max-workers'])
   if (maxWorkers !== undefined) options.maxWorkers = maxWorkers
+  const maxPending = number('max-pending-connections', values['max-pending-connections'])
+  if (maxPending !== undefined) options.maxPendingConnections = maxPending
+  const handshake = number('handshake-timeout', values['handshake-timeout'])
+  if (handshake !== undefined) options.handshakeTimeout = handshake
   const drain = number('drain-timeout', values['drain-timeout'])
   if (drain !== undefined) options.drainTimeout = drain
 
