@@ -21,6 +21,8 @@ const toServer = (message: WorkerToServer) => {
 
 let session: WorkerSession | undefined
 let socketTaken = false
+/** A retire notice that arrived while the client was still in its handshake: sent after the hello. */
+let retireWhenGreeted: string | undefined
 let statusSeq = 0
 const statusWaiters = new Map<number, (status: Record<string, unknown>) => void>()
 
@@ -67,6 +69,7 @@ function serve(socket: Socket, definition: WorkerDefinition, setup: SetupState):
     clientTracking: false,
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   })
+  let upgraded = false
   const deadline = setTimeout(() => {
     process.stderr.write(`forkd worker: no forkd handshake within ${config.handshakeTimeout} ms, closing\n`)
     socket.destroy()
@@ -84,10 +87,18 @@ function serve(socket: Socket, definition: WorkerDefinition, setup: SetupState):
     if (!offered.split(',').map((s) => s.trim()).includes(SUBPROTOCOL))
       return refuse('426 Upgrade Required', `protocol version mismatch: this worker speaks ${SUBPROTOCOL}, the client offered ${offered || 'nothing'}`)
     wss.handleUpgrade(req, upgradeSocket, head, (ws) => {
+      upgraded = true
       clearTimeout(deadline)
       if (path === STATUS_PATH) void answerStatus(ws, codec)
       else startSession(ws, definition, setup, codec)
     })
+  })
+  // A peer that hangs up before the upgrade (or whose upgrade ws rejected with a 400) has left this
+  // worker nothing to serve: exit now rather than hold a maxWorkers slot until the deadline
+  // (test/handshake-timeout.test.ts, test/connection-flood.test.ts). After the upgrade the session
+  // owns the socket and ends the process itself.
+  socket.once('close', () => {
+    if (!upgraded) exit(0)
   })
   http.emit('connection', socket)
 }
@@ -106,6 +117,7 @@ function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupS
     },
     onEnd: () => exit(0),
   }, codec)
+  if (retireWhenGreeted !== undefined) session.retire(retireWhenGreeted)
 }
 
 async function answerStatus(ws: WebSocket, codec: Codec): Promise<void> {
@@ -132,7 +144,8 @@ function onServerMessage(message: ServerToWorker, handle: unknown, definition: W
       break
     case 'retire':
       if (session !== undefined) session.retire(message.reason)
-      else if (!socketTaken) exit(0)
+      else if (socketTaken) retireWhenGreeted ??= message.reason
+      else exit(0)
       break
     case 'status':
       statusWaiters.get(message.seq)?.(message.status)
