@@ -73,12 +73,17 @@ export class CheckoutState implements ConnectionOwner {
       return Promise.reject(error)
     }
     return new Promise((resolve, reject) => {
-      const now = performance.now()
+      const now = this.#sink === undefined ? 0 : performance.now()
       this.#inflight.push({ id, method, resolve, reject, onEvent, madeAt: now, headAt: now })
       if (this.#inflight.length - this.#head === 1) this.#startTimer()
     })
   }
 
+  /**
+   * One timer per checkout, restarted with refresh() rather than replaced: between calls it is left
+   * running (firing with nothing outstanding is a no-op), which saves a clearTimeout and a
+   * setTimeout per sequential call. It is cleared when the checkout ends.
+   */
   #startTimer(): void {
     if (this.#timeout === Infinity) return
     if (this.#timer === undefined) this.#timer = setTimeout(() => this.#onTimeout(), this.#timeout)
@@ -132,14 +137,12 @@ export class CheckoutState implements ConnectionOwner {
 
   #advance(): void {
     if (this.#head === this.#inflight.length) {
-      this.#inflight = []
+      this.#inflight.length = 0
       this.#head = 0
-      this.#stopTimer()
       if (this.#released) this.#finish()
       return
     }
-    const next = this.#inflight[this.#head]!
-    next.headAt = performance.now()
+    if (this.#sink !== undefined) this.#inflight[this.#head]!.headAt = performance.now()
     this.#startTimer()
   }
 

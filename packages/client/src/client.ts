@@ -22,16 +22,28 @@ interface LeakRecord {
   site: { stack?: string } | undefined
 }
 
-let leakWarned = false
+/** The leak warning is given once with a site, and at most once without one. */
+let warnedWithSite = false
+let warnedWithoutSite = false
+/** Set when a checkout leaked with no site recorded: from then on every client records sites. */
+let recordSitesFromNowOn = false
+const siteFrames = 4
+
 const leaks = new FinalizationRegistry<LeakRecord>((record) => {
   if (record.state.released) return
   record.state.leaked()
-  if (!leakWarned) {
-    leakWarned = true
-    const where = record.site?.stack?.split('\n').slice(1).join('\n') ?? '    (set trackCheckoutSites: true to see where)'
-    process.emitWarning(`a forkd checkout was garbage-collected without release(); its worker was discarded. It was made at:\n${where}`, {
+  const stack = record.site?.stack
+  if (stack !== undefined && !warnedWithSite) {
+    warnedWithSite = true
+    process.emitWarning(`a forkd checkout was garbage-collected without release(); its worker was discarded. It was made at:\n${stack.split('\n').slice(1).join('\n')}`, {
       code: 'FORKD_WARN_CHECKOUT_LEAKED',
     })
+  } else if (stack === undefined && !warnedWithoutSite) {
+    warnedWithoutSite = true
+    recordSitesFromNowOn = true
+    process.emitWarning('a forkd checkout was garbage-collected without release(); its worker was discarded. ' +
+      'Where checkouts are made is now recorded, and the next such warning will name the place ' +
+      '(trackCheckoutSites: true records it from the start).', { code: 'FORKD_WARN_CHECKOUT_LEAKED' })
   }
 })
 
@@ -73,13 +85,18 @@ export class Client<W = unknown> {
     if (this.#pool.pendingCount >= this.#options.maxPendingCheckouts)
       return Promise.reject(new QueueFullError(this.#options.name, this.#options.maxPendingCheckouts))
     let site: { stack?: string } | undefined
-    if (this.#options.trackCheckoutSites) {
+    if (this.#options.trackCheckoutSites || recordSitesFromNowOn) {
       site = {}
+      // A few frames name the caller; a full (async) stack would cost ten times more per checkout.
+      const limit = Error.stackTraceLimit
+      Error.stackTraceLimit = siteFrames
       Error.captureStackTrace(site, this.checkout)
+      Error.stackTraceLimit = limit
     }
     const pool = this.#pool
     const name = this.#options.name
     let node: ReturnType<Pool['enqueue']> | undefined
+    let immediate: Checkout<W2> | undefined
     const granted = new Promise<Checkout<W2>>((resolve, reject) => {
       node = pool.enqueue({
         grant: (conn) => {
@@ -87,12 +104,14 @@ export class Client<W = unknown> {
           const proxy = createCheckoutProxy<W2>(state)
           leaks.register(proxy, { state, site }, state)
           state.onFinish = untrack
+          immediate = proxy
           resolve(proxy)
         },
         fail: reject,
       })
     })
-    if (timeout === Infinity) return granted
+    // A worker was idle: no wait, so no timer to arm.
+    if (immediate !== undefined || timeout === Infinity) return granted
     return pTimeout(granted, {
       milliseconds: timeout,
       fallback: () => {

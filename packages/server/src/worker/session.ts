@@ -96,7 +96,7 @@ export class WorkerSession {
       this.#protocolError(error as Error)
       return
     }
-    if (!this.#running) void this.#pump()
+    if (!this.#running) this.#pump()
   }
 
   #protocolError(error: Error): void {
@@ -108,29 +108,34 @@ export class WorkerSession {
     this.#end('protocol error')
   }
 
-  async #pump(): Promise<void> {
+  /**
+   * Runs queued messages in order. Synchronous while the interface answers synchronously; when a
+   * call returns a promise the loop stops and resumes once it settles (`#running` stays true).
+   */
+  #pump(): void {
     this.#running = true
-    try {
-      while (this.#head < this.#queue.length && !this.#closed) {
-        const message = this.#queue[this.#head]!
-        this.#queue[this.#head++] = undefined as never
-        if (message[0] === MessageType.Call) {
-          if (message[2] < this.#epoch) continue
-          // setup has normally finished before the server hands a worker out
-          if (!this.#options.setup.settled) await this.#options.setup.done
-          const pending = this.#call(message)
-          if (pending !== undefined) await pending
-        } else if (message[0] === MessageType.Done) {
-          await this.#checkoutDone()
-        }
-        // Cancel is reserved for a later protocol revision; it is accepted and ignored.
+    const setup = this.#options.setup
+    while (this.#head < this.#queue.length && !this.#closed) {
+      const message = this.#queue[this.#head]!
+      this.#queue[this.#head++] = undefined as never
+      let pending: Promise<void> | undefined
+      if (message[0] === MessageType.Call) {
+        if (message[2] < this.#epoch) continue
+        // setup has normally finished before the server hands a worker out
+        pending = setup.settled ? this.#call(message) : setup.done.then(() => this.#call(message))
+      } else if (message[0] === MessageType.Done) {
+        if (this.#options.definition.checkoutDone !== undefined) pending = this.#checkoutDone()
       }
-    } finally {
-      this.#queue.length = 0
-      this.#head = 0
-      this.#running = false
-      if (this.#closeCode !== undefined) this.#end('connection closed')
+      // Cancel is reserved for a later protocol revision; it is accepted and ignored.
+      if (pending !== undefined) {
+        void pending.then(() => this.#pump())
+        return
+      }
     }
+    this.#queue.length = 0
+    this.#head = 0
+    this.#running = false
+    if (this.#closeCode !== undefined) this.#end('connection closed')
   }
 
   /** Runs one call; returns a promise only when the interface returned one. */
