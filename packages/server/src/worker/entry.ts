@@ -10,6 +10,7 @@ import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, SUBPROTOC
 import { WebSocketServer, type WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition } from '../define-worker.js'
 import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from '../ipc.js'
+import { prewarm } from './prewarm.js'
 import { WorkerSession, type SetupState } from './session.js'
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerBootConfig
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
   process.on('disconnect', () => {
     if (!socketTaken) exit(0)
   })
-  await setup.done
+  await Promise.all([setup.done, prewarm(new Codec())])
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   toServer({ type: 'ready', setupFailed: setup.failed })
 }
