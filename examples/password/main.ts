@@ -2,7 +2,7 @@
  * The main job: start a forkd server with the password worker, then hash and verify many passwords
  * concurrently from a client, and print what happened.
  *
- *   npm run example               # 200 passwords, 4 workers
+ *   npm run example               # 100 passwords, 4 workers
  *   npm run example -- 1000 8     # 1000 passwords, 8 workers
  */
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -13,7 +13,7 @@ import { Client } from '@forkd/client'
 import { Server } from '@forkd/server'
 import type passwordWorker from './worker.js'
 
-const count = Number(process.argv[2] ?? 200)
+const count = Number(process.argv[2] ?? 100)
 const workers = Number(process.argv[3] ?? 4)
 
 const dir = mkdtempSync(join(tmpdir(), 'forkd-example-'))
@@ -24,7 +24,8 @@ const server = await Server.start({
   name: 'passwords',
   spares: 2,
 })
-const client = new Client<typeof passwordWorker>({ connect: socket, name: 'passwords', minWorkers: 2, maxWorkers: workers })
+// Every checkout is queued at once, so the wait for a worker is long by design: give it time.
+const client = new Client<typeof passwordWorker>({ connect: socket, name: 'passwords', minWorkers: 2, maxWorkers: workers, timeout: 300_000 })
 
 try {
   const started = performance.now()
