@@ -1,0 +1,80 @@
+/**
+ * Runs `forkd serve` (the built CLI) in a child process, the way a deployment does, and follows its
+ * stderr so a test knows when it listens and can read what it logged.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { fixture, waitFor } from './harness.js'
+
+export const cliPath = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url))
+
+export interface ServeProcess {
+  child: ChildProcess
+  pid: number
+  /** Resolves with the exit code (or the signal) when the process ends. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
+  /** Everything written to stderr so far (the server's log). */
+  stderr(): string
+  /** Resolves once the server logged that it listens (it has then taken over the path). */
+  listening(timeout?: number): Promise<void>
+  /** SIGKILL if still running; for cleanup. */
+  kill(): void
+}
+
+export function serveCli(path: string, worker: string, options: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): ServeProcess {
+  const child = spawn(process.execPath, [cliPath, 'serve', '--listen', path, ...(options.args ?? []), worker.startsWith('/') ? worker : fixture(worker)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, ...options.env },
+  })
+  let stderr = ''
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+  let done = false
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => {
+      done = true
+      resolve({ code, signal })
+    }))
+  return {
+    child,
+    pid: child.pid!,
+    exited,
+    stderr: () => stderr,
+    listening: (timeout = 20_000) =>
+      waitFor(() => {
+        if (done) throw new Error(`forkd serve exited before listening: ${stderr}`)
+        return / info: listening on /.test(stderr)
+      }, `forkd serve ${child.pid} to listen`, timeout).then(() => undefined),
+    kill: () => {
+      if (!done) child.kill('SIGKILL')
+    },
+  }
+}
+
+/**
+ * Live processes whose environment holds `FORKD_TEST_RUN=<tag>`: a server started with
+ * `serveCli(..., { env: { FORKD_TEST_RUN: tag } })` and every worker it starts (workers inherit the
+ * server's environment), wherever they were reparented to. Other test runs on the machine have
+ * other tags.
+ */
+export function processesTagged(tag: string): number[] {
+  const needle = Buffer.from(`\0FORKD_TEST_RUN=${tag}\0`)
+  const pids: number[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
+      const environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${entry}/environ`)])
+      if (environ.includes(needle)) pids.push(Number(entry))
+    } catch {
+      // gone, or not ours to read
+    }
+  }
+  return pids.sort((a, b) => a - b)
+}
+
+/** A tag for processesTagged(), unique to this test process and call. */
+export function uniqueTag(): string {
+  return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+}
