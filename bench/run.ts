@@ -107,8 +107,11 @@ async function main(): Promise<number> {
     for (const name of options.only) {
       ctx.log(`${name}: starting`)
       const t0 = performance.now()
+      const load0 = loadavg()[0]!
       try {
-        results.push(await workloads[name](ctx))
+        const result = await workloads[name](ctx)
+        result.notes.push(`load average (1 min) ${load0.toFixed(1)} at the start of this workload, ${loadavg()[0]!.toFixed(1)} at its end.`)
+        results.push(result)
       } catch (error) {
         failures++
         ctx.log(`${name}: FAILED: ${(error as Error)?.stack ?? String(error)}`)
