@@ -78,3 +78,22 @@ export function processesTagged(tag: string): number[] {
 export function uniqueTag(): string {
   return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
 }
+
+/**
+ * True while `pid` runs. A zombie counts as exited: a process reparented to a PID 1 that does not
+ * reap (as in some containers) stays a zombie, and `kill(pid, 0)` still succeeds on it.
+ */
+export function isRunning(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
+  } catch {
+    return false
+  }
+}
+
+/** Waits until every pid has exited (zombies count as exited, see isRunning). */
+export async function waitForGone(pids: Iterable<number>, timeout = 10_000): Promise<void> {
+  const list = [...pids]
+  await waitFor(() => list.every((pid) => !isRunning(pid)), `processes ${list.filter(isRunning).join(', ')} to exit`, timeout)
+}

@@ -165,6 +165,13 @@ process.on('exit', (code) => {
 })
 
 async function main(): Promise<void> {
+  // A worker with no connection whose server died has nobody to serve: exit. A worker with a
+  // connection keeps serving it. Listen before loading the module: a server that dies while its
+  // module loads would otherwise go unnoticed, and a module holding a handle (a timer, a database
+  // pool) would keep the process alive forever (test/lifecycle-dead-server.test.ts).
+  process.on('disconnect', () => {
+    if (!socketTaken) exit(0)
+  })
   let definition: WorkerDefinition
   try {
     definition = await loadDefinition()
@@ -175,10 +182,6 @@ async function main(): Promise<void> {
   }
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))
-  // A spare whose server died has nobody to serve; a worker with a connection keeps serving it.
-  process.on('disconnect', () => {
-    if (!socketTaken) exit(0)
-  })
   await Promise.all([setup.done, prewarm(new Codec())])
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   toServer({ type: 'ready', setupFailed: setup.failed })
