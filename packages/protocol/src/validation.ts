@@ -15,9 +15,27 @@ function malformed(what: string): never {
   throw new ProtocolError(`malformed message: ${what}`)
 }
 
+const isPrimitive = (v: unknown) => v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+
+/**
+ * Names a peer-chosen value for an error message without calling anything on it: `String(v)` runs a
+ * decoded map's own `toString`/`valueOf` keys and throws a TypeError when they are not functions
+ * (test/fuzz-client-input.test.ts).
+ */
+function describeValue(v: unknown): string {
+  if (typeof v !== 'object' || v === null) return String(v)
+  return Array.isArray(v) ? 'an array' : v instanceof Map ? 'a Map' : 'a map'
+}
+
 function checkWireError(e: unknown): asserts e is WireError {
   if (!isRecord(e) || typeof e.name !== 'string' || typeof e.message !== 'string' || typeof e.kind !== 'string')
     malformed('error must be a map with string name, message and kind')
+  // The client builds messages and stacks from these fields: a map where a string belongs would
+  // throw from a template literal inside a ws event handler (test/fuzz-client-input.test.ts).
+  if (e.code !== undefined && typeof e.code !== 'string' && typeof e.code !== 'number') malformed('error code must be a string or a number')
+  if (e.stack !== undefined && typeof e.stack !== 'string') malformed('error stack must be a string')
+  if (e.data !== undefined && (!isRecord(e.data) || !Object.values(e.data).every(isPrimitive)))
+    malformed('error data must be a map of strings, numbers, booleans and nulls')
 }
 
 /** Narrows a decoded value to a message a client may send; throws ProtocolError otherwise. */
@@ -36,7 +54,7 @@ export function checkClientMessage(m: unknown): ClientMessage {
       if (m.length !== 2 || !isUint(m[1])) malformed('cancel must be [8, id]')
       return m as ClientMessage
     default:
-      return malformed(`unknown client message type ${String(m[0])}`)
+      return malformed(`unknown client message type ${describeValue(m[0])}`)
   }
 }
 
@@ -73,14 +91,19 @@ export function checkWorkerMessage(m: unknown): WorkerMessage {
     case MessageType.Retire:
       if (m.length !== 2 || typeof m[1] !== 'string') malformed('retire must be [9, reason]')
       break
-    case MessageType.Bye:
-      if (m.length !== 2 || !isRecord(m[1]) || typeof m[1].reason !== 'string') malformed('bye must be [10, {reason}]')
+    case MessageType.Bye: {
+      const b = m[1]
+      if (m.length !== 2 || !isRecord(b) || typeof b.reason !== 'string' || (b.exitCode !== undefined && typeof b.exitCode !== 'number') ||
+        (b.signal !== undefined && typeof b.signal !== 'string'))
+        malformed('bye must be [10, {reason, exitCode?, signal?, error?}]')
+      if (b.error !== undefined) checkWireError(b.error)
       break
+    }
     case MessageType.Status:
       if (m.length !== 2 || !isRecord(m[1])) malformed('status must be [11, {...}]')
       break
     default:
-      malformed(`unknown worker message type ${String(m[0])}`)
+      malformed(`unknown worker message type ${describeValue(m[0])}`)
   }
   return m as WorkerMessage
 }
