@@ -188,10 +188,12 @@ export class WorkerConnection {
         this.owner.onReply(message)
         return
       case MessageType.Log:
-        this.owner?.onLog(message)
-        return
       case MessageType.Event:
-        this.owner?.onEvent(message)
+        // A worker sends these only while a call runs (checkoutDone's records go to its stderr), so
+        // one arriving while no checkout holds the worker is for a call that is not running.
+        if (this.owner === null) throw new ProtocolError(`worker sent ${message[0] === MessageType.Log ? 'a log record' : 'an event'} for call ${message[1]} while no checkout holds it`)
+        if (message[0] === MessageType.Log) this.owner.onLog(message)
+        else this.owner.onEvent(message)
         return
       case MessageType.Hello:
         if (this.#state !== 'connecting') throw new ProtocolError('worker sent a second hello')
