@@ -46,6 +46,8 @@ export class WorkerSession {
   readonly #queue: ClientMessage[] = []
   #head = 0
   #running = false
+  /** True while #pump runs synchronously; it flushes what was queued when it stops. */
+  #pumping = false
   #epoch = 0
   #outbox: Buffer[] = []
   #outboxBytes = 0
@@ -114,6 +116,7 @@ export class WorkerSession {
    */
   #pump(): void {
     this.#running = true
+    this.#pumping = true
     const setup = this.#options.setup
     while (this.#head < this.#queue.length && !this.#closed) {
       const message = this.#queue[this.#head]!
@@ -128,10 +131,14 @@ export class WorkerSession {
       }
       // Cancel is reserved for a later protocol revision; it is accepted and ignored.
       if (pending !== undefined) {
+        this.#pumping = false
+        this.#flush()
         void pending.then(() => this.#pump())
         return
       }
     }
+    this.#pumping = false
+    this.#flush()
     this.#queue.length = 0
     this.#head = 0
     this.#running = false
@@ -273,7 +280,8 @@ export class WorkerSession {
     this.#outbox.push(encoded)
     this.#outboxBytes += encoded.length
     if (this.#outboxBytes >= maxBatchBytes || this.#outbox.length >= this.#codec.maxBatch) this.#flush()
-    else if (!this.#flushQueued) {
+    // Replies made inside the loop go out when it ends or waits: one frame, no microtask.
+    else if (!this.#flushQueued && !this.#pumping) {
       this.#flushQueued = true
       queueMicrotask(() => this.#flush())
     }
