@@ -46,6 +46,7 @@ export function machineLines(run: RunInfo): string[] {
     `- **Date:** ${run.startedAt.toISOString()} (run took ${run.seconds.toFixed(0)} s, mode: ${run.mode})`,
     `- **Load average (1 min):** ${run.load[0].toFixed(2)} at start, ${run.load[1].toFixed(2)} at end (other processes on the machine skew absolute figures; the interleaved ratios less so)`,
     `- **Pinning:** ${run.placement}`,
+    `- **NODE_ENV:** ${process.env.NODE_ENV ?? '(unset)'} (the client's trackCheckoutSites default follows it: off in production)`,
     `- **forkd server:** ${run.server}`,
     `- **Command:** \`${run.command}\``,
   ]

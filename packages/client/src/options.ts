@@ -48,7 +48,8 @@ const defaults = {
   maxPayload: Limits.maxPayload,
   connectRetryMin: 10,
   connectRetryMax: 500,
-  trackCheckoutSites: process.env.NODE_ENV !== 'production',
+  // read at construction (see normalizeClientOptions), so that NODE_ENV set at run time counts
+  trackCheckoutSites: true,
 } satisfies Required<Omit<ClientOptions, 'connect'>>
 
 const describe = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))
@@ -77,7 +78,7 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
   }
   for (const key of Object.keys(options))
     if (key !== 'connect' && !(key in defaults)) fail(key, `one of the known options (${Object.keys(defaults).join(', ')})`, key)
-  const o = { ...defaults, ...stripUndefined(options) } as NormalizedClientOptions
+  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', ...stripUndefined(options) } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checkCount('minWorkers', o.minWorkers, 0, false)
   checkCount('maxWorkers', o.maxWorkers, 1, false)
