@@ -23,4 +23,23 @@ describe('a checkout garbage-collected without release', () => {
     expect(leakWarnings).toHaveLength(1)
     expect(leakWarnings[0]!.message).toContain('leak-checkout.mjs')
   })
+
+  it('in production, is reported without a place first, and with the place once recording turned itself on', async () => {
+    const child = fork(fixture('leak-checkout-twice.mjs'), [env.path], {
+      execArgv: ['--expose-gc'],
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    })
+    const report = await new Promise<{ pids: number[]; trackSites: boolean; warnings: { code: string; message: string }[] }>((resolve, reject) => {
+      child.once('message', (m) => resolve(m as never))
+      child.once('exit', (code) => reject(new Error(`fixture exited with ${code}`)))
+    })
+    await new Promise((r) => child.once('exit', r))
+    report.pids.forEach((p) => env.pids.add(p))
+    expect(report.trackSites).toBe(false)
+    const leakWarnings = report.warnings.filter((w) => w.code === 'FORKD_WARN_CHECKOUT_LEAKED')
+    expect(leakWarnings).toHaveLength(2)
+    expect(leakWarnings[0]!.message).toContain('the next such warning will name the place')
+    expect(leakWarnings[1]!.message).toContain('leak-checkout-twice.mjs')
+  })
 })
