@@ -121,13 +121,16 @@ describe('takeover and reload retire old workers', () => {
     const load = steadyLoad(client, 8)
     await waitFor(() => load.served.length >= 50, '50 checkouts before the first reload', 20_000)
 
-    const reloads: { at: number; version: string; before: Set<number> }[] = []
+    // written: when the module changed on disk; a worker started from then on (even one of the
+    // previous generation, replacing a spare just before the reload) may already run the new code.
+    const reloads: { written: number; at: number; version: string; before: Set<number> }[] = []
     for (const version of ['r1', 'r2', 'r3']) {
+      const written = Date.now()
       writeModule(version)
       const before = new Set(workerChildren())
       env.server.reload()
       const at = Date.now()
-      reloads.push({ at, version, before })
+      reloads.push({ written, at, version, before })
       await waitFor(() => load.served.filter((s) => s.start > at + 1_000).length >= 50, `50 checkouts a second after reload to ${version}`, 20_000)
     }
     await load.stop()
@@ -135,7 +138,7 @@ describe('takeover and reload retire old workers', () => {
     expect(load.errors).toEqual([])
     let retiredOld = 0
     reloads.forEach(({ at, version, before }, i) => {
-      const end = reloads[i + 1]?.at ?? Infinity
+      const end = reloads[i + 1]?.written ?? Infinity
       const settled = load.served.filter((s) => s.start > at + 1_000 && s.start < end)
       expect(settled.length).toBeGreaterThan(0)
       // Fresh code and fresh processes: no worker alive at the reload serves a checkout a second later.
