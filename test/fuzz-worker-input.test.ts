@@ -2,7 +2,7 @@
  * Property-based fuzzing of what a client can send to a real worker, over a hand-written WebSocket
  * (test/support/raw-websocket.ts) so that any byte can be sent before and after the upgrade.
  *
- * Each worker process costs a fork, so a generated script reuses its connection: 40 to 60 valid
+ * Each worker process costs a fork, so a generated script reuses its connection: 50 to 70 valid
  * frames (calls with any id, epoch and method, a second done, cancel), every one checked against a
  * simulation of the worker's epochs, then at most one input that must end the connection (garbage
  * bytes, truncated or wrong-shape CBOR, text, frame-level defects, oversized frames, deep nesting,
@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEnv, waitFor, waitForExit, workerChildren, type TestEnv } from './support/harness.js'
 import { RawWebSocket, encodeFrame, upgradeRequest } from './support/raw-websocket.js'
 
-const numRuns = 96
+const numRuns = 72
 const scriptsPerRun = 3
 const maxPayload = 64 * 1024
 const codec = new Codec()
@@ -143,7 +143,7 @@ const script: fc.Arbitrary<Script> = fc.oneof(
     weight: 6,
     arbitrary: fc.record({
       t: fc.constant('session' as const),
-      frames: fc.array(fc.array(good, { minLength: 1, maxLength: 4 }), { minLength: 40, maxLength: 60 }),
+      frames: fc.array(fc.array(good, { minLength: 1, maxLength: 4 }), { minLength: 50, maxLength: 70 }),
       terminal: fc.option(terminal, { freq: 8 }),
     }),
   },
