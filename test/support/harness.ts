@@ -18,21 +18,30 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'fd-'))
 }
 
+/**
+ * Whether a process still runs. A zombie counts as gone: in some containers PID 1 never reaps
+ * orphans, so an exited process whose parent died stays a zombie forever.
+ */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
+  } catch {
+    return false
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
   } catch {
     return false
   }
 }
 
 /** Polls until `check` returns a truthy value; throws with `what` after `timeout` ms. */
-export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeout = 10_000): Promise<T> {
+export async function waitFor<T>(check: () => T | Promise<T>, what: string, timeout = 10_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeout
   for (;;) {
     const value = await check()
-    if (value) return value
+    if (value) return value as NonNullable<T>
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }

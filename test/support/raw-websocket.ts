@@ -65,7 +65,7 @@ export class RawWebSocket {
   /** Set when the socket has closed. */
   ended = false
   /** Bytes received: the HTTP answer, then frames. */
-  #buffer = Buffer.alloc(0)
+  #buffer: Buffer<ArrayBufferLike> = Buffer.alloc(0)
   readonly #watchers = new Set<() => void>()
 
   constructor(path: string) {
