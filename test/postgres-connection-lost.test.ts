@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WorkerDiedError } from '@forkd/client'
 import { startPostgres, startPostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
-import { waitForExit, type TestEnv } from './support/harness.js'
+import { waitFor, waitForExit, type TestEnv } from './support/harness.js'
 
 describe('PostgreSQL: a worker whose database connection is lost exits and is replaced', () => {
   let cluster: PgCluster
@@ -49,6 +49,8 @@ describe('PostgreSQL: a worker whose database connection is lost exits and is re
     c.release()
     await terminate(backend)
     await waitForExit([pid])
+    // the process is gone; the pool learns it when the connection closes, a moment later
+    await waitFor(() => client.stats().retired.died === 1, 'the pool to notice the dead worker')
 
     const next = await client.checkout()
     env.pids.add(next.worker.pid)
