@@ -65,6 +65,10 @@ describe('Server#close', () => {
     void conn.call('exit', 3).catch(() => {})
     expect((await conn.closed).reason).toBe('worker exited with code 3')
     await closing
-    expect(env.server.status()).toMatchObject({ state: 'closed', started: 2, exited: 2 })
+    // the spare's replacement may or may not have been started before close(); none after it
+    const status = env.server.status()
+    expect(status.state).toBe('closed')
+    expect(status.exited).toBe(status.started)
+    expect(status.started).toBeLessThanOrEqual(2)
   })
 })

@@ -112,15 +112,24 @@ export class Client<W = unknown> {
     })
     // A worker was idle: no wait, so no timer to arm.
     if (immediate !== undefined || timeout === Infinity) return granted
-    return pTimeout(granted, {
-      milliseconds: timeout,
-      fallback: () => {
-        pool.dequeue(node!)
-        const cause = pool.lastConnectError
-        const why = cause === undefined ? 'waiting for a worker' : `waiting for the server (${cause.message})`
-        throw new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${timeout / 1000} seconds ${why}`, timeout, { cause })
-      },
-    })
+    // p-timeout builds its own TimeoutError, with a stack trace, up front; we never use it (the
+    // fallback throws ours), and under a surge of queued checkouts that trace cost a tenth of the
+    // client's time. No frames, no cost.
+    const limit = Error.stackTraceLimit
+    Error.stackTraceLimit = 0
+    try {
+      return pTimeout(granted, {
+        milliseconds: timeout,
+        fallback: () => {
+          pool.dequeue(node!)
+          const cause = pool.lastConnectError
+          const why = cause === undefined ? 'waiting for a worker' : `waiting for the server (${cause.message})`
+          throw new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${timeout / 1000} seconds ${why}`, timeout, { cause })
+        },
+      })
+    } finally {
+      Error.stackTraceLimit = limit
+    }
   }
 
   /** Counts of workers by state, waiting checkouts and retirements. */

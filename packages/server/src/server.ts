@@ -38,6 +38,9 @@ const backoffMax = 5_000
 
 const refusal = 'HTTP/1.1 503 Service Unavailable\r\nX-Forkd-Error: server at capacity\r\nConnection: close\r\nContent-Length: 18\r\n\r\nserver at capacity'
 
+/** How long the replacement of a used spare waits, so it does not compete with that connection's handshake. */
+const spareRefillDelay = 30
+
 export type ServerState = 'starting' | 'listening' | 'closing' | 'closed'
 
 export interface CloseOptions {
@@ -125,6 +128,7 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #exits: Record<string, number> = {}
   #failuresInARow = 0
   #backoffTimer: NodeJS.Timeout | undefined
+  #refillTimer: NodeJS.Timeout | undefined
   #startWaiter: { resolve(): void; reject(error: Error): void } | undefined
   #dispatching = false
   #dispatchAgain = false
@@ -256,6 +260,8 @@ export class Server extends EventEmitter<ServerEvents> {
     this.#state = 'closing'
     if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer)
     this.#backoffTimer = undefined
+    if (this.#refillTimer !== undefined) clearTimeout(this.#refillTimer)
+    this.#refillTimer = undefined
     this.#startWaiter?.reject(new ServerClosedError('the server was closed while starting'))
     this.#startWaiter = undefined
     if (this.#net.listening) this.#net.close()
@@ -324,6 +330,7 @@ export class Server extends EventEmitter<ServerEvents> {
     try {
       do {
         this.#dispatchAgain = false
+        let handedOff = false
         while (this.#pending.length > 0 && this.#spares.size > 0) {
           const socket = this.#pending.shift()!
           if (socket.destroyed) continue
@@ -331,15 +338,34 @@ export class Server extends EventEmitter<ServerEvents> {
           this.#spares.delete(worker)
           this.#active.add(worker)
           worker.handOff(socket)
+          handedOff = true
         }
-        this.#startWorkers()
+        // Replacing a spare that was just handed out can wait a moment: a Node process start takes
+        // a whole core for tens of milliseconds, and on a small machine it would slow down the
+        // handshake of the very connection that used the spare. Connections still waiting for a
+        // worker get one started at once.
+        if (handedOff && this.#pending.length === 0) this.#startWorkersSoon()
+        else this.#startWorkers()
       } while (this.#dispatchAgain)
     } finally {
       this.#dispatching = false
     }
   }
 
+  #startWorkersSoon(): void {
+    if (this.#refillTimer !== undefined) return
+    this.#refillTimer = setTimeout(() => {
+      this.#refillTimer = undefined
+      this.#startWorkers()
+    }, spareRefillDelay)
+    this.#refillTimer.unref()
+  }
+
   #startWorkers(): void {
+    if (this.#refillTimer !== undefined) {
+      clearTimeout(this.#refillTimer)
+      this.#refillTimer = undefined
+    }
     // Never respawn during shutdown, nor while backing off after workers died during start-up.
     if (this.#state !== 'starting' && this.#state !== 'listening') return
     if (this.#backoffTimer !== undefined) return
