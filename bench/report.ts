@@ -105,6 +105,7 @@ export function renderMarkdown(results: readonly WorkloadResult[], run: RunInfo)
     '',
     '## Notes',
     '',
+    '- What each optimisation bought, measured with this harness, is in [performance.md](performance.md).',
     ...notes,
     '',
     '## How to run',
