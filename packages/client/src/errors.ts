@@ -46,10 +46,12 @@ brand(WorkerError, 'WorkerError')
 /** The worker's `setup` threw. Fatal: the worker is replaced, the next checkout runs setup again. */
 export class SetupError extends ForkdError {
   readonly remote: RemoteError
+  /** The call that met the failed setup, `CLIENTNAME -> method`. */
+  readonly call: string
   constructor(call: string, wire: WireError) {
     super(`setup exception: ${wire.message}`, 'FORKD_ERR_SETUP')
     this.remote = remoteOf(wire)
-    void call
+    this.call = call
   }
 }
 brand(SetupError, 'SetupError')

@@ -65,7 +65,6 @@ export class WorkerConnection {
   #info: HelloInfo | undefined
   #bye: ByeInfo | undefined
   #connectError: Error | undefined
-  #lostError: Error | undefined
   owner: ConnectionOwner | null = null
   /** Error replies seen: the epoch sent with each call (see the worker's session). */
   epoch = 0
@@ -174,8 +173,10 @@ export class WorkerConnection {
       const messages = this.#codec.decodeFrame(data)
       for (let i = 0; i < messages.length && this.state !== 'closed'; i++) this.#dispatch(checkWorkerMessage(messages[i]))
     } catch (error) {
-      if (error instanceof ProtocolError) this.#protocolError(error)
-      else throw error
+      // Never let anything escape into ws's event emitter, where it would crash the process.
+      this.#protocolError(error instanceof ProtocolError
+        ? error
+        : new ProtocolError(`cannot handle a frame from the worker: ${(error as Error)?.message ?? String(error)}`, 'FORKD_ERR_PROTOCOL', { cause: error }))
     }
   }
 
@@ -226,7 +227,6 @@ export class WorkerConnection {
   #protocolError(error: ProtocolError): void {
     const owner = this.owner
     if (this.#state === 'connecting') this.#connectError = error
-    this.#lostError = error
     this.close(true, error.message)
     owner?.onLost(error)
     if (this.#info === undefined) this.#events.onConnectFailed(this, error)
@@ -249,11 +249,8 @@ export class WorkerConnection {
 
   #onClose(code: number, reason: string): void {
     const wasConnecting = this.#info === undefined
-    if (this.#state === 'closed') {
-      // We closed it ourselves (or already handled a protocol error).
-      if (wasConnecting && this.#lostError === undefined) return
-      return
-    }
+    // Closed by us (close(), or a protocol error already handled): nothing left to report.
+    if (this.#state === 'closed') return
     const owner = this.owner
     this.owner = null
     this.lostRemotely = !wasConnecting
