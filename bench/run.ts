@@ -20,6 +20,7 @@ import { binaryEcho } from './workloads/binary-echo.js'
 import { checkoutCycle } from './workloads/checkout-cycle.js'
 import { freshWorker } from './workloads/fresh-worker.js'
 import { heldCalls } from './workloads/held-calls.js'
+import { logs } from './workloads/logs.js'
 import { memory } from './workloads/memory.js'
 import { pipelined } from './workloads/pipelined.js'
 import { surgeWorkload } from './workloads/surge.js'
@@ -32,6 +33,7 @@ const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadRes
   fresh: freshWorker,
   binary: binaryEcho,
   memory,
+  logs,
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))

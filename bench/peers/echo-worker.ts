@@ -1,8 +1,18 @@
 /** The forkd worker module every forkd workload uses. */
-import { defineWorker } from '@forkd/server'
+import { defineWorker, log } from '@forkd/server'
 
 export default defineWorker({
   interface: {
     echo: (x: unknown) => x,
+    /** Logs ten records, then echoes: what logging costs a caller that attached no sink. */
+    chatty: (x: unknown) => {
+      for (let i = 0; i < 10; i++) log.info('chatty', { i })
+      return x
+    },
+    /** Logs `n` records in one synchronous call. */
+    flood: (n: number) => {
+      for (let i = 0; i < n; i++) log.info('flood line', { i })
+      return n
+    },
   },
 })
