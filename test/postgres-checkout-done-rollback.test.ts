@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WorkerError } from '@forkd/client'
-import { startPostgres, startPostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
+import { usePostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
 import { serverLog, waitFor, type TestEnv } from './support/harness.js'
 
 describe('PostgreSQL: checkoutDone rolls back what a released checkout left open', () => {
   let cluster: PgCluster
   let env: TestEnv
-  beforeAll(async () => {
-    cluster = await startPostgres()
-    await cluster.query('create table items (id int primary key)')
-    env = await startPostgresEnv(cluster)
-  })
-  afterAll(async () => {
-    await env?.cleanup()
-    await cluster?.stop()
+  usePostgresEnv('create table items (id int primary key)', {}, (c, e) => {
+    cluster = c
+    env = e
   })
 
   const backendOf = async (c: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) =>

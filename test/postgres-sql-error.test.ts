@@ -1,19 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { CancelledError, WorkerError } from '@forkd/client'
-import { startPostgres, startPostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
+import { usePostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
 import { waitForExit, type TestEnv } from './support/harness.js'
 
 describe('PostgreSQL: a SQL error inside a transaction', () => {
   let cluster: PgCluster
   let env: TestEnv
-  beforeAll(async () => {
-    cluster = await startPostgres()
-    await cluster.query('create table items (id int constraint items_pkey primary key)')
-    env = await startPostgresEnv(cluster)
-  })
-  afterAll(async () => {
-    await env?.cleanup()
-    await cluster?.stop()
+  usePostgresEnv('create table items (id int constraint items_pkey primary key)', {}, (c, e) => {
+    cluster = c
+    env = e
   })
 
   it("rejects with WorkerError carrying PostgreSQL's message, SQLSTATE and details; the checkout can still roll back; the worker is reforked on release", async () => {

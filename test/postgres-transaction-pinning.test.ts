@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPostgres, startPostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
+import { describe, expect, it } from 'vitest'
+import { usePostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
 import type { TestEnv } from './support/harness.js'
 
 const count = async (c: { query: (sql: string) => Promise<{ rows: Record<string, unknown>[] }> }) =>
@@ -8,14 +8,9 @@ const count = async (c: { query: (sql: string) => Promise<{ rows: Record<string,
 describe('PostgreSQL: a checkout pins one connection, so its calls share one transaction', () => {
   let cluster: PgCluster
   let env: TestEnv
-  beforeAll(async () => {
-    cluster = await startPostgres()
-    await cluster.query('create table items (id int primary key, label text not null)')
-    env = await startPostgresEnv(cluster)
-  })
-  afterAll(async () => {
-    await env?.cleanup()
-    await cluster?.stop()
+  usePostgresEnv('create table items (id int primary key, label text not null)', {}, (c, e) => {
+    cluster = c
+    env = e
   })
 
   it('rows inserted after BEGIN are visible to later calls on the same checkout, and to nobody else until COMMIT', async () => {

@@ -1,18 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startPostgres, startPostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
+import { describe, expect, it } from 'vitest'
+import { usePostgresEnv, type PgCluster, type PostgresWorker } from './support/postgres.js'
 import { type TestEnv } from './support/harness.js'
 import { audit, createBank, randomTransfers, runTransfers, type PostgresClient } from '../examples/postgres/bank.js'
 
 describe('PostgreSQL: concurrent transfers, each a transaction on its own checkout', () => {
   let cluster: PgCluster
   let env: TestEnv
-  beforeAll(async () => {
-    cluster = await startPostgres()
-    env = await startPostgresEnv(cluster, { spares: 4 })
-  })
-  afterAll(async () => {
-    await env?.cleanup()
-    await cluster?.stop()
+  usePostgresEnv(null, { spares: 4 }, (c, e) => {
+    cluster = c
+    env = e
   })
 
   it('keeps the total balance exactly invariant, and every transfer either fully happened or not at all', async () => {

@@ -10,6 +10,7 @@
  * Never skips: when the binaries are missing or the cluster cannot start, `startPostgres()` throws
  * with the reason and the server's own output, so the suite fails loudly.
  */
+import { afterAll, beforeAll } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -217,4 +218,27 @@ export type PostgresWorker = typeof import('../../examples/postgres/worker.js').
 /** A forkd server running the example PostgreSQL worker against `cluster` (workers get its PG* env). */
 export function startPostgresEnv(cluster: PgCluster, options: Parameters<typeof startEnv>[1] = {}): Promise<TestEnv> {
   return startEnv(requirePostgresWorker(), { name: 'pg', env: { ...process.env, ...cluster.env }, ...options })
+}
+
+/**
+ * Registers the beforeAll/afterAll of a PostgreSQL test file: a throwaway cluster (running
+ * `schema`, if given) and a forkd server for the example worker on it, both stopped at the end.
+ */
+export function usePostgresEnv(
+  schema: string | null,
+  options: Parameters<typeof startEnv>[1],
+  ready: (cluster: PgCluster, env: TestEnv) => void,
+): void {
+  let cluster: PgCluster | undefined
+  let env: TestEnv | undefined
+  beforeAll(async () => {
+    cluster = await startPostgres()
+    if (schema !== null) await cluster.query(schema)
+    env = await startPostgresEnv(cluster, options)
+    ready(cluster, env)
+  })
+  afterAll(async () => {
+    await env?.cleanup()
+    await cluster?.stop()
+  })
 }
