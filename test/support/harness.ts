@@ -134,9 +134,10 @@ export async function outcomes(promises: Promise<unknown>[]): Promise<string[]> 
 }
 
 /** Starts a server in a child process (so a test can kill it); resolves once it listens. */
-export async function startServerProcess(path: string, worker: string): Promise<import('node:child_process').ChildProcess> {
+export async function startServerProcess(path: string, worker: string, hungWorkerTimeout?: number): Promise<import('node:child_process').ChildProcess> {
   const { fork } = await import('node:child_process')
-  const child = fork(fixture('serve.mjs'), [path, worker.startsWith('/') ? worker : fixture(worker)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const args = [path, worker.startsWith('/') ? worker : fixture(worker), ...(hungWorkerTimeout === undefined ? [] : [String(hungWorkerTimeout)])]
+  const child = fork(fixture('serve.mjs'), args, { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   await new Promise<void>((resolve, reject) => {
     child.once('message', () => resolve())
     child.once('exit', (code) => reject(new Error(`server process exited with code ${code} before listening`)))

@@ -16,6 +16,8 @@ export interface WorkerBootConfig {
   serverPid: number
   maxPayload: number
   handshakeTimeout: number
+  /** For the worker's own watch once its server is gone; null (JSON's Infinity) for none. */
+  hungWorkerTimeout: number | null
 }
 
 /** Server → worker. */

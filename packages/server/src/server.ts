@@ -389,6 +389,7 @@ export class Server extends EventEmitter<ServerEvents> {
           serverPid: process.pid,
           maxPayload: this.#o.maxPayload,
           handshakeTimeout: this.#o.handshakeTimeout,
+          hungWorkerTimeout: Number.isFinite(this.#o.hungWorkerTimeout) ? this.#o.hungWorkerTimeout : null,
         },
         env: this.#o.env,
         execArgv: this.#o.execArgv,

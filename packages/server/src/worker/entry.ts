@@ -10,6 +10,7 @@ import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, SUBPROTOC
 import { WebSocketServer, type WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition } from '../define-worker.js'
 import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from '../ipc.js'
+import { startOrphanWatchdog } from './orphan-watchdog.js'
 import { prewarm } from './prewarm.js'
 import { WorkerSession, type SetupState } from './session.js'
 
@@ -171,6 +172,8 @@ async function main(): Promise<void> {
   // pool) would keep the process alive forever (test/lifecycle-dead-server.test.ts).
   process.on('disconnect', () => {
     if (!socketTaken) exit(0)
+    // JSON carries Infinity as null: no hung-worker timeout then
+    startOrphanWatchdog(config.hungWorkerTimeout ?? Infinity, session?.busySince ?? null)
   })
   let definition: WorkerDefinition
   try {

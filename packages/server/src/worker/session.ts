@@ -13,6 +13,7 @@ import {
 import type { WebSocket } from 'ws'
 import type { WorkerDefinition } from '../define-worker.js'
 import { installSink } from './context.js'
+import { markBusy } from './orphan-watchdog.js'
 
 /** Above this many buffered bytes, log records are dropped (and counted) instead of queued. */
 const maxBufferedLogBytes = 16 * 1024 * 1024
@@ -58,7 +59,16 @@ export class WorkerSession {
   #ended = false
   #saidBye = false
   /** Epoch ms when the running call (or checkoutDone) started; null when idle. For the hung-worker watch. */
-  busySince: number | null = null
+  get busySince(): number | null {
+    return this.#busySince
+  }
+
+  #busySince: number | null = null
+
+  #setBusy(since: number | null): void {
+    this.#busySince = since
+    markBusy(since)
+  }
 
   constructor(ws: WebSocket, options: SessionOptions, codec: Codec) {
     this.#ws = ws
@@ -152,7 +162,7 @@ export class WorkerSession {
       this.#replyError(id, this.#options.setup.error, 'setup')
       return undefined
     }
-    this.busySince = Date.now()
+    this.#setBusy(Date.now())
     this.#current = { id, flags }
     let result: unknown
     try {
@@ -190,7 +200,7 @@ export class WorkerSession {
 
   #finish(id: number, outcome: unknown, failed: boolean): void {
     this.#current = null
-    this.busySince = null
+    this.#setBusy(null)
     if (this.#closed) return
     if (failed) {
       this.#replyError(id, outcome, 'throw')
@@ -215,14 +225,14 @@ export class WorkerSession {
   async #checkoutDone(): Promise<void> {
     const hook = this.#options.definition.checkoutDone
     if (hook === undefined) return
-    this.busySince = Date.now()
+    this.#setBusy(Date.now())
     let failure: unknown
     try {
       await hook()
     } catch (error) {
       failure = error ?? new Error('checkoutDone threw ' + String(error))
     }
-    this.busySince = null
+    this.#setBusy(null)
     if (this.#closed) return
     if (failure === undefined) {
       this.#send([MessageType.DoneAck, null])
