@@ -34,20 +34,18 @@ export const CallFlags = {
 } as const
 
 /**
- * WebSocket close codes in the private range (4000-4999).
+ * WebSocket close codes forkd sends (1000 and 1009 are the RFC's; the rest are private, 4000-4999).
+ * A version mismatch, a server at capacity and a missing handshake never reach WebSocket: they are
+ * answered at the HTTP upgrade (426, 503) or by closing the socket.
  * `Discard` asks the worker to exit at once, abandoning any running call (timeout, abort).
  */
 export const CloseCode = {
   Normal: 1000,
-  Protocol: 1002,
   TooBig: 1009,
   Discard: 4000,
   ProtocolError: 4001,
-  VersionMismatch: 4002,
   WorkerExited: 4003,
   HungWorkerKilled: 4004,
-  HandshakeTimeout: 4005,
-  ServerAtCapacity: 4006,
   CheckoutDoneFailed: 4007,
 } as const
 
