@@ -7,8 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { fork } from 'node:child_process'
-import { fixture, startServerProcess, tempDir, waitFor, workerChildren } from './support/harness.js'
-import { isRunning, waitForGone } from './support/cli.js'
+import { fixture, isAlive, startServerProcess, tempDir, waitFor, waitForExit, workerChildren } from './support/harness.js'
 
 describe('a worker whose server died', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -34,7 +33,7 @@ describe('a worker whose server died', () => {
       return pids.length === 4 ? pids : undefined
     }, 'two connected workers and two spares'))!
     cleanups.push(() => {
-      for (const p of all) if (isRunning(p)) process.kill(p, 'SIGKILL')
+      for (const p of all) if (isAlive(p)) process.kill(p, 'SIGKILL')
     })
     const running = c.sleep(500)
 
@@ -42,7 +41,7 @@ describe('a worker whose server died', () => {
     await new Promise((r) => server.once('exit', r))
     // Spares have nobody to serve: they exit when their IPC channel closes.
     const connected = (await waitFor(() => {
-      const alive = all.filter(isRunning)
+      const alive = all.filter(isAlive)
       return alive.length === 2 ? alive : undefined
     }, 'the spares to exit'))!
     expect(connected).toContain(pid)
@@ -56,11 +55,11 @@ describe('a worker whose server died', () => {
     expect(connected).toContain(again.worker.pid)
     expect(await again.echo('no server needed')).toBe('no server needed')
     again.release()
-    expect(connected.every(isRunning)).toBe(true)
+    expect(connected.every(isAlive)).toBe(true)
 
     // Once their connections close, they exit.
     await client.close()
-    await waitForGone(connected)
+    await waitForExit(connected)
   })
 
   it('exits once loaded when its server died while it was still loading, even if its module keeps a timer running', async () => {
@@ -86,16 +85,16 @@ describe('a worker whose server died', () => {
       return pids.length === 2 ? pids : undefined
     }, 'two replacement spares'))!
     cleanups.push(() => {
-      for (const p of [...loading, c.worker.pid, d.worker.pid]) if (isRunning(p)) process.kill(p, 'SIGKILL')
+      for (const p of [...loading, c.worker.pid, d.worker.pid]) if (isAlive(p)) process.kill(p, 'SIGKILL')
     })
     server.kill('SIGKILL')
     await new Promise((r) => server.once('exit', r))
 
-    await waitForGone(loading, 15_000)
+    await waitForExit(loading, 15_000)
     expect(await c.pid()).toBe(c.worker.pid)
     c.release()
     d.release()
     await client.close()
-    await waitForGone([c.worker.pid, d.worker.pid])
+    await waitForExit([c.worker.pid, d.worker.pid])
   })
 })

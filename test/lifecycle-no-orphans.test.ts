@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientClosedError } from '@forkd/client'
-import { fixture, startEnv, tempDir, waitFor, workerChildren, type TestEnv } from './support/harness.js'
-import { isRunning, processesTagged, uniqueTag, waitForGone } from './support/cli.js'
+import { fixture, isAlive, startEnv, tempDir, waitFor, waitForExit, workerChildren, type TestEnv } from './support/harness.js'
+import { processesTagged, uniqueTag } from './support/cli.js'
 
 describe('no orphan workers', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -39,7 +39,7 @@ describe('no orphan workers', () => {
     for (const error of await Promise.all(running)) expect(error).toBeInstanceOf(ClientClosedError)
     for (const c of held) c.release()
     await env.server.close()
-    expect(pids.filter(isRunning)).toEqual([])
+    expect(pids.filter(isAlive)).toEqual([])
     expect(workerChildren()).toEqual([])
     expect(existsSync(env.path)).toBe(false)
     expect(env.server.status()).toMatchObject({ state: 'closed', spares: 0, active: 0, starting: 0, ending: 0 })
@@ -61,7 +61,7 @@ describe('no orphan workers', () => {
 
     holder.kill('SIGKILL')
     // Idle and held workers exit when their connection drops; the two mid-call ones after the call.
-    await waitForGone(pids, 15_000)
+    await waitForExit(pids, 15_000)
     await waitFor(() => env.server.status().active === 0, 'the server to count no active worker')
     await waitFor(() => env.server.status().spares === 1, 'the spare')
     expect(workerChildren().filter((pid) => pids.includes(pid))).toEqual([])
@@ -86,7 +86,7 @@ describe('no orphan workers', () => {
     expect(processesTagged(tag)).toEqual([parent.pid!, server, ...workers].sort((a, b) => a - b))
 
     parent.kill('SIGKILL')
-    await waitForGone([server, ...workers], 15_000)
+    await waitForExit([server, ...workers], 15_000)
     expect(processesTagged(tag)).toEqual([])
     expect(existsSync(path)).toBe(false)
   })

@@ -6,9 +6,9 @@ import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
-import { tempDir, waitFor } from './support/harness.js'
+import { isAlive, tempDir, waitFor, waitForExit } from './support/harness.js'
 import { connectRaw } from './support/raw-connection.js'
-import { isRunning, processesTagged, serveCli, uniqueTag, waitForGone, type ServeProcess } from './support/cli.js'
+import { processesTagged, serveCli, uniqueTag, type ServeProcess } from './support/cli.js'
 
 describe('forkd serve and SIGTERM/SIGINT', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -48,7 +48,7 @@ describe('forkd serve and SIGTERM/SIGINT', () => {
     expect(server.child.exitCode).toBe(null)
     c.release()
     expect(await server.exited).toEqual({ code: 0, signal: null })
-    await waitForGone([pid])
+    await waitForExit([pid])
     // The client let the worker go because the server asked it to.
     expect(client.stats().retired).toMatchObject({ serverReplaced: 1, died: 0, fatal: 0 })
     await waitFor(() => processesTagged(tag).length === 0, 'every process of the test to exit')
@@ -84,8 +84,8 @@ describe('forkd serve and SIGTERM/SIGINT', () => {
     expect(await running).toBe(2_000)
     expect(await c.pid()).toBe(pid)
     c.release()
-    await waitForGone([pid])
-    expect(isRunning(server.pid)).toBe(false)
+    await waitForExit([pid])
+    expect(isAlive(server.pid)).toBe(false)
     await waitFor(() => processesTagged(tag).length === 0, 'every process of the test to exit')
   })
 })

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { fixture, waitFor } from './harness.js'
+import { fixture, isAlive, waitFor } from './harness.js'
 
 export const cliPath = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url))
 
@@ -62,9 +62,8 @@ export function processesTagged(tag: string): number[] {
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
+    if (!isAlive(Number(entry))) continue
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) continue
       const environ = Buffer.concat([Buffer.from([0]), readFileSync(`/proc/${entry}/environ`)])
       if (environ.includes(needle)) pids.push(Number(entry))
     } catch {
@@ -79,21 +78,3 @@ export function uniqueTag(): string {
   return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
 }
 
-/**
- * True while `pid` runs. A zombie counts as exited: a process reparented to a PID 1 that does not
- * reap (as in some containers) stays a zombie, and `kill(pid, 0)` still succeeds on it.
- */
-export function isRunning(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')
-  } catch {
-    return false
-  }
-}
-
-/** Waits until every pid has exited (zombies count as exited, see isRunning). */
-export async function waitForGone(pids: Iterable<number>, timeout = 10_000): Promise<void> {
-  const list = [...pids]
-  await waitFor(() => list.every((pid) => !isRunning(pid)), `processes ${list.filter(isRunning).join(', ')} to exit`, timeout)
-}

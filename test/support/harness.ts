@@ -18,22 +18,25 @@ export function tempDir(): string {
   return mkdtempSync(join(tmpdir(), 'fd-'))
 }
 
+/** A process's state letter and parent pid, from /proc/PID/stat; undefined once it is gone. */
+export function procStat(pid: number | string): { state: string; ppid: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    // the command name in parentheses may hold spaces: fields start after the last ')'
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return { state: fields[0]!, ppid: Number(fields[1]) }
+  } catch {
+    return undefined
+  }
+}
+
 /**
  * Whether a process still runs. A zombie counts as gone: in some containers PID 1 never reaps
  * orphans, so an exited process whose parent died stays a zombie forever.
  */
 export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-  } catch {
-    return false
-  }
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z'
-  } catch {
-    return false
-  }
+  const stat = procStat(pid)
+  return stat !== undefined && stat.state !== 'Z'
 }
 
 /** Polls until `check` returns a truthy value; throws with `what` after `timeout` ms. */
@@ -50,7 +53,7 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
 /** Waits until every pid has exited. */
 export async function waitForExit(pids: Iterable<number>, timeout = 10_000): Promise<void> {
   const list = [...pids]
-  await waitFor(() => list.every((pid) => !isAlive(pid)), `processes ${list.join(', ')} to exit`, timeout)
+  await waitFor(() => list.every((pid) => !isAlive(pid)), `processes ${list.filter(isAlive).join(', ')} to exit`, timeout)
 }
 
 type ServerStartOptions = Parameters<typeof Server.start>[0]
@@ -113,12 +116,9 @@ export function workerChildren(parent = process.pid): number[] {
   const pids: number[] = []
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue
+    const stat = procStat(entry)
+    if (stat === undefined || stat.ppid !== parent || stat.state === 'Z') continue
     try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1])
-      if (ppid !== parent) continue
-      const state = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0]
-      if (state === 'Z') continue
       if (readFileSync(`/proc/${entry}/cmdline`, 'utf8').startsWith('forkd-worker')) pids.push(Number(entry))
     } catch {
       // the process exited while we looked
