@@ -1,5 +1,5 @@
 /** Client options: defaults in one object, validated in one place. */
-import { Limits } from '@forkd/protocol'
+import { Limits, describeValue, optionChecks, type OptionChecks } from '@forkd/protocol'
 
 export type ConnectTarget = string | { host: string; port: number }
 
@@ -52,23 +52,16 @@ const defaults = {
   trackCheckoutSites: true,
 } satisfies Required<Omit<ClientOptions, 'connect'>>
 
-const describe = (v: unknown) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v))
+const checks: OptionChecks = optionChecks('forkd Client')
+const fail: OptionChecks['fail'] = checks.fail
 
-function fail(option: string, expected: string, given: unknown): never {
-  throw new TypeError(`forkd Client: option "${option}" must be ${expected}, got ${describe(given)}`)
-}
-
-export function checkCount(option: string, value: unknown, min: number, allowInfinity: boolean): void {
-  if (typeof value !== 'number' || Number.isNaN(value) || value < min || (!Number.isInteger(value) && !(allowInfinity && value === Infinity)))
-    fail(option, `an integer ≥ ${min}${allowInfinity ? ' or Infinity' : ''}`, value)
-}
-
+/** The client's timeout rule, also applied to a per-checkout `timeout`. */
 export function checkTimeout(option: string, value: unknown): void {
-  if (typeof value !== 'number' || Number.isNaN(value) || value <= 0) fail(option, 'a number of milliseconds > 0, or Infinity', value)
+  checks.ms(option, value, true)
 }
 
 export function normalizeClientOptions(options: ClientOptions): NormalizedClientOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describe(options)}`)
+  if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describeValue(options)}`)
   const { connect } = options
   if (typeof connect === 'string') {
     if (connect.length === 0) fail('connect', 'a socket path or { host, port }', connect)
@@ -80,15 +73,15 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
     if (key !== 'connect' && !(key in defaults)) fail(key, `one of the known options (${Object.keys(defaults).join(', ')})`, key)
   const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', ...stripUndefined(options) } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
-  checkCount('minWorkers', o.minWorkers, 0, false)
-  checkCount('maxWorkers', o.maxWorkers, 1, false)
+  checks.count('minWorkers', o.minWorkers, 0, false)
+  checks.count('maxWorkers', o.maxWorkers, 1, false)
   checkTimeout('timeout', o.timeout)
-  checkCount('maxCheckouts', o.maxCheckouts, 1, true)
+  checks.count('maxCheckouts', o.maxCheckouts, 1, true)
   if (typeof o.reforkAfterError !== 'boolean') fail('reforkAfterError', 'a boolean', o.reforkAfterError)
-  checkCount('maxPendingCheckouts', o.maxPendingCheckouts, 0, true)
-  checkCount('maxPayload', o.maxPayload, 1024, false)
-  checkCount('connectRetryMin', o.connectRetryMin, 1, false)
-  checkCount('connectRetryMax', o.connectRetryMax, o.connectRetryMin, false)
+  checks.count('maxPendingCheckouts', o.maxPendingCheckouts, 0, true)
+  checks.count('maxPayload', o.maxPayload, 1024, false)
+  checks.count('connectRetryMin', o.connectRetryMin, 1, false)
+  checks.count('connectRetryMax', o.connectRetryMax, o.connectRetryMin, false)
   if (typeof o.trackCheckoutSites !== 'boolean') fail('trackCheckoutSites', 'a boolean', o.trackCheckoutSites)
   // AnyEvent::Task caps min_workers at max_workers rather than refusing the combination.
   o.minWorkers = Math.min(o.minWorkers, o.maxWorkers)

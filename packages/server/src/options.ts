@@ -1,7 +1,7 @@
 /** Server options: defaults in one object, validated in one place. */
 import { isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Limits } from '@forkd/protocol'
+import { Limits, describeValue, optionChecks, type OptionChecks } from '@forkd/protocol'
 import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
 
 /** Where the server listens: a Unix socket path, or a TCP host and port. */
@@ -79,32 +79,11 @@ const defaults = {
 const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', ...Object.keys(defaults)])
 const outputLevels = new Set(['debug', 'info', 'warn', 'error', 'ignore'])
 
-const describe = (v: unknown): string => {
-  if (typeof v === 'string') return JSON.stringify(v)
-  if (typeof v === 'function') return 'a function'
-  if (v instanceof URL) return v.href
-  if (typeof v === 'object' && v !== null) {
-    try {
-      return JSON.stringify(v)
-    } catch {
-      return Object.prototype.toString.call(v)
-    }
-  }
-  return String(v)
-}
-
-function fail(option: string, expected: string, given: unknown): never {
-  throw new TypeError(`forkd Server: option "${option}" must be ${expected}, got ${describe(given)}`)
-}
-
-function checkCount(option: string, value: unknown, min: number): asserts value is number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) fail(option, `an integer ≥ ${min}`, value)
-}
-
-function checkMs(option: string, value: unknown, allowInfinity: boolean): asserts value is number {
-  const ok = typeof value === 'number' && value > 0 && (Number.isFinite(value) || (allowInfinity && value === Infinity))
-  if (!ok) fail(option, `a number of milliseconds > 0${allowInfinity ? ', or Infinity' : ''}`, value)
-}
+const checks: OptionChecks = optionChecks('forkd Server')
+const fail: OptionChecks['fail'] = checks.fail
+// explicit types: TypeScript requires them on assertion functions
+const checkCount: OptionChecks['count'] = checks.count
+const checkMs: OptionChecks['ms'] = checks.ms
 
 /** The worker module as a path and a URL; relative paths are refused (the caller resolves them). */
 function workerLocation(worker: unknown): { workerPath: string; workerUrl: string } {
@@ -123,7 +102,7 @@ function workerLocation(worker: unknown): { workerPath: string; workerUrl: strin
  * exists and reports a missing one as WorkerModuleError.
  */
 export function normalizeServerOptions(options: ServerOptions): NormalizedServerOptions {
-  if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Server: options must be an object, got ${describe(options)}`)
+  if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Server: options must be an object, got ${describeValue(options)}`)
   for (const key of Object.keys(options))
     if (!known.has(key)) fail(key, `one of the known options (${[...known].join(', ')})`, key)
 
