@@ -3,7 +3,7 @@
  * `#dispatch()` runs after every change and is the only place that hands workers to waiting
  * checkouts or opens connections.
  */
-import { Codec, type WireError } from '@forkd/protocol'
+import { Codec, reentrantStep, type WireError } from '@forkd/protocol'
 import { CheckoutState, warnOnce, type CheckinTarget } from './checkout.js'
 import { ClientClosedError } from './errors.js'
 import type { LogRecord } from './log-sink.js'
@@ -46,8 +46,6 @@ export class Pool implements ConnectionEvents, CheckinTarget {
   readonly #connecting = new Set<WorkerConnection>()
   readonly #releasing = new Set<WorkerConnection>()
   readonly #pending = new Fifo<Waiter>()
-  #dispatching = false
-  #dispatchAgain = false
   #closed = false
   #failures = 0
   #retryTimer: NodeJS.Timeout | undefined
@@ -185,29 +183,17 @@ export class Pool implements ConnectionEvents, CheckinTarget {
     }
   }
 
-  #dispatch(): void {
-    if (this.#dispatching) {
-      this.#dispatchAgain = true
-      return
+  readonly #dispatch = reentrantStep(() => {
+    if (this.#closed) return
+    while (this.#pending.length > 0 && this.#idle.length > 0) {
+      const conn = this.#idle.pop()!
+      conn.checkouts++
+      this.#checkouts++
+      conn.moveTo('busy')
+      this.#pending.shift()!.grant(conn)
     }
-    this.#dispatching = true
-    try {
-      do {
-        this.#dispatchAgain = false
-        if (this.#closed) return
-        while (this.#pending.length > 0 && this.#idle.length > 0) {
-          const conn = this.#idle.pop()!
-          conn.checkouts++
-          this.#checkouts++
-          conn.moveTo('busy')
-          this.#pending.shift()!.grant(conn)
-        }
-        this.#grow()
-      } while (this.#dispatchAgain)
-    } finally {
-      this.#dispatching = false
-    }
-  }
+    this.#grow()
+  })
 
   #grow(): void {
     if (this.#retryTimer !== undefined) return

@@ -20,7 +20,7 @@ import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
-import { PROTOCOL_VERSION } from '@forkd/protocol'
+import { PROTOCOL_VERSION, reentrantStep } from '@forkd/protocol'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
 import { HungWatch } from './hung-watch.js'
@@ -130,8 +130,6 @@ export class Server extends EventEmitter<ServerEvents> {
   #backoffTimer: NodeJS.Timeout | undefined
   #refillTimer: NodeJS.Timeout | undefined
   #startWaiter: { resolve(): void; reject(error: Error): void } | undefined
-  #dispatching = false
-  #dispatchAgain = false
   #closing: Promise<void> | undefined
   #drainTimer: NodeJS.Timeout | undefined
   readonly #closed: Promise<void>
@@ -320,37 +318,25 @@ export class Server extends EventEmitter<ServerEvents> {
     return this.#starting.size + this.#spares.size + this.#active.size + this.#ending.size
   }
 
-  /** The one place that gives waiting connections to spares and starts workers. Re-entrancy safe. */
-  #dispatch(): void {
-    if (this.#dispatching) {
-      this.#dispatchAgain = true
-      return
+  /** The one place that gives waiting connections to spares and starts workers (re-entrancy: see reentrantStep). */
+  readonly #dispatch = reentrantStep(() => {
+    let handedOff = false
+    while (this.#pending.length > 0 && this.#spares.size > 0) {
+      const socket = this.#pending.shift()!
+      if (socket.destroyed) continue
+      const worker = this.#spares.values().next().value!
+      this.#spares.delete(worker)
+      this.#active.add(worker)
+      worker.handOff(socket)
+      handedOff = true
     }
-    this.#dispatching = true
-    try {
-      do {
-        this.#dispatchAgain = false
-        let handedOff = false
-        while (this.#pending.length > 0 && this.#spares.size > 0) {
-          const socket = this.#pending.shift()!
-          if (socket.destroyed) continue
-          const worker = this.#spares.values().next().value!
-          this.#spares.delete(worker)
-          this.#active.add(worker)
-          worker.handOff(socket)
-          handedOff = true
-        }
-        // Replacing a spare that was just handed out can wait a moment: a Node process start takes
-        // a whole core for tens of milliseconds, and on a small machine it would slow down the
-        // handshake of the very connection that used the spare. Connections still waiting for a
-        // worker get one started at once.
-        if (handedOff && this.#pending.length === 0) this.#startWorkersSoon()
-        else this.#startWorkers()
-      } while (this.#dispatchAgain)
-    } finally {
-      this.#dispatching = false
-    }
-  }
+    // Replacing a spare that was just handed out can wait a moment: a Node process start takes
+    // a whole core for tens of milliseconds, and on a small machine it would slow down the
+    // handshake of the very connection that used the spare. Connections still waiting for a
+    // worker get one started at once.
+    if (handedOff && this.#pending.length === 0) this.#startWorkersSoon()
+    else this.#startWorkers()
+  })
 
   #startWorkersSoon(): void {
     if (this.#refillTimer !== undefined) return
