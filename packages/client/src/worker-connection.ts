@@ -49,12 +49,10 @@ export interface ConnectionEvents {
   onCheckoutDoneFailed(conn: WorkerConnection, error: WireError): void
 }
 
-let nextConnectionId = 1
 const doneMessage = new Codec().encode([MessageType.Done])
 const zeroMask = (mask: Buffer) => mask.fill(0)
 
 export class WorkerConnection {
-  readonly serial = nextConnectionId++
   #state: ConnectionState = 'connecting'
   readonly #ws: WebSocket
   readonly #codec: Codec
