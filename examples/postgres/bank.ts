@@ -1,6 +1,6 @@
 /**
  * Money transfers between accounts, each one a transaction on its own checkout. Used by the
- * example (transfers.ts) and by the invariant test (test/postgres-transfers-invariant.test.ts).
+ * example (transfers.ts) and by the invariant test (test/postgres/postgres-transfers-invariant.test.ts).
  *
  * Tables live in their own schema, `forkd_bank`, which `createBank` drops and recreates.
  */

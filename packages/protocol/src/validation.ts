@@ -20,7 +20,7 @@ const isPrimitive = (v: unknown) => v === null || typeof v === 'string' || typeo
 /**
  * Names a peer-chosen value for an error message without calling anything on it: `String(v)` runs a
  * decoded map's own `toString`/`valueOf` keys and throws a TypeError when they are not functions
- * (test/fuzz-client-input.test.ts).
+ * (test/fuzz/fuzz-client-input.test.ts).
  */
 function describeValue(v: unknown): string {
   if (typeof v !== 'object' || v === null) return String(v)
@@ -31,7 +31,7 @@ function checkWireError(e: unknown): asserts e is WireError {
   if (!isRecord(e) || typeof e.name !== 'string' || typeof e.message !== 'string' || typeof e.kind !== 'string')
     malformed('error must be a map with string name, message and kind')
   // The client builds messages and stacks from these fields: a map where a string belongs would
-  // throw from a template literal inside a ws event handler (test/fuzz-client-input.test.ts).
+  // throw from a template literal inside a ws event handler (test/fuzz/fuzz-client-input.test.ts).
   if (e.code !== undefined && typeof e.code !== 'string' && typeof e.code !== 'number') malformed('error code must be a string or a number')
   if (e.stack !== undefined && typeof e.stack !== 'string') malformed('error stack must be a string')
   if (e.data !== undefined && (!isRecord(e.data) || !Object.values(e.data).every(isPrimitive)))

@@ -97,7 +97,7 @@ function serve(socket: Socket, definition: WorkerDefinition, setup: SetupState):
   })
   // A peer that hangs up before the upgrade (or whose upgrade ws rejected with a 400) has left this
   // worker nothing to serve: exit now rather than hold a maxWorkers slot until the deadline
-  // (test/handshake-timeout.test.ts, test/connection-flood.test.ts). After the upgrade the session
+  // (test/server/handshake-timeout.test.ts, test/server/connection-flood.test.ts). After the upgrade the session
   // owns the socket and ends the process itself.
   socket.once('close', () => {
     if (!upgraded) exit(0)
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
   // A worker with no connection whose server died has nobody to serve: exit. A worker with a
   // connection keeps serving it. Listen before loading the module: a server that dies while its
   // module loads would otherwise go unnoticed, and a module holding a handle (a timer, a database
-  // pool) would keep the process alive forever (test/lifecycle-dead-server.test.ts).
+  // pool) would keep the process alive forever (test/lifecycle/lifecycle-dead-server.test.ts).
   process.on('disconnect', () => {
     if (!socketTaken) exit(0)
     // JSON carries Infinity as null: no hung-worker timeout then
