@@ -43,8 +43,10 @@ describe('a client and a worker of incompatible protocol versions', () => {
     cleanups.push(() => client.close())
     const error = await client.checkout().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TimeoutError)
-    expect((error as TimeoutError).cause).toBeInstanceOf(ProtocolError)
-    expect(((error as TimeoutError).cause as ProtocolError).code).toBe('FORKD_ERR_VERSION_MISMATCH')
+    // One class per code: the same VersionMismatchError as at the upgrade, not a ProtocolError.
+    expect((error as TimeoutError).cause).toBeInstanceOf(VersionMismatchError)
+    expect((error as TimeoutError).cause).not.toBeInstanceOf(ProtocolError)
+    expect(((error as TimeoutError).cause as VersionMismatchError).code).toBe('FORKD_ERR_VERSION_MISMATCH')
     expect(((error as TimeoutError).cause as Error).message).toBe('worker speaks protocol version 2, this client 1')
   })
 })

@@ -1,11 +1,13 @@
 /**
- * Every error the client raises. Each has a stable `code`; match on the class or the code, not on
- * the message. Fatal errors (TimeoutError, WorkerDiedError, SetupError, AbortedError, ProtocolError,
- * ClientClosedError) are sticky: every later call on that checkout rejects with the same error.
+ * Every error the client raises. Each class has its own stable `code`; match on the class or the
+ * code, not on the message. Fatal errors (TimeoutError, WorkerDiedError, SetupError, AbortedError,
+ * ProtocolError, ClientClosedError) are sticky: every later call on that checkout rejects with the
+ * same error. Every class can be constructed without arguments (it then has its default message).
  */
-import { ForkdError, brand, type WireError } from '@forkd/protocol'
+import { ForkdError, type ForkdErrorOptions, type WireError } from '@forkd/protocol'
 
 export { ForkdError, ProtocolError, UnencodableError } from '@forkd/protocol'
+export type { ForkdErrorOptions } from '@forkd/protocol'
 
 /** The remote error as the worker described it. */
 export interface RemoteError {
@@ -16,7 +18,8 @@ export interface RemoteError {
   data?: Record<string, string | number | boolean | null> | undefined
 }
 
-function remoteOf(wire: WireError): RemoteError {
+function remoteOf(wire: WireError | undefined): RemoteError {
+  if (wire === undefined) return { name: 'Error', message: '' }
   const remote: RemoteError = { name: wire.name, message: wire.message }
   if (wire.code !== undefined) remote.code = wire.code
   if (wire.stack !== undefined) remote.stack = wire.stack
@@ -29,107 +32,124 @@ function remoteOf(wire: WireError): RemoteError {
  * usable, but calls queued behind this one were dropped (CancelledError).
  */
 export class WorkerError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_WORKER'
+  static override readonly defaultMessage: string = 'the worker threw'
   /** The error as thrown in the worker: name, message, code (e.g. a SQLSTATE), stack, other fields. */
   readonly remote: RemoteError
   /** `CLIENTNAME -> method` (or `-> ()` when the checkout itself was called). */
   readonly call: string
 
-  constructor(call: string, wire: WireError) {
-    super(`${call}: ${wire.message}`, 'FORKD_ERR_WORKER')
+  constructor(call = '', wire?: WireError) {
+    super(wire === undefined ? undefined : `${call}: ${wire.message}`)
     this.remote = remoteOf(wire)
     this.call = call
-    if (wire.stack !== undefined) this.stack = `${this.name}: ${this.message}\n    --- in the worker ---\n${wire.stack}`
+    if (wire?.stack !== undefined) this.stack = `${this.name}: ${this.message}\n    --- in the worker ---\n${wire.stack}`
   }
 }
-brand(WorkerError, 'WorkerError')
 
 /** The worker's `setup` threw. Fatal: the worker is replaced, the next checkout runs setup again. */
 export class SetupError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_SETUP'
+  static override readonly defaultMessage: string = 'setup exception'
   readonly remote: RemoteError
   /** The call that met the failed setup, `CLIENTNAME -> method`. */
   readonly call: string
-  constructor(call: string, wire: WireError) {
-    super(`setup exception: ${wire.message}`, 'FORKD_ERR_SETUP')
+  constructor(call = '', wire?: WireError) {
+    super(wire === undefined ? undefined : `setup exception: ${wire.message}`)
     this.remote = remoteOf(wire)
     this.call = call
   }
 }
-brand(SetupError, 'SetupError')
 
 /** A checkout's request took longer than its timeout. Fatal for the checkout. */
 export class TimeoutError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_TIMEOUT'
+  static override readonly defaultMessage: string = 'timed out'
+  /** The timeout that passed, in ms. */
   readonly timeout: number
-  constructor(message: string, timeout: number, options?: { cause?: unknown }) {
-    super(message, 'FORKD_ERR_TIMEOUT', options)
+  constructor(message?: string, timeout = NaN, options?: ForkdErrorOptions) {
+    super(message, options)
     this.timeout = timeout
   }
 }
-brand(TimeoutError, 'TimeoutError')
 
 /** The worker connection was lost: exit, crash, kill, hung-worker kill. Fatal. */
 export class WorkerDiedError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_WORKER_DIED'
+  static override readonly defaultMessage: string = 'the worker died'
+  /** The worker's exit code, when it exited by itself and it is known. */
   readonly exitCode: number | undefined
+  /** The signal that ended the worker, when known (`SIGKILL`...). */
   readonly signal: string | undefined
-  constructor(message: string, details: { exitCode?: number | undefined; signal?: string | undefined; cause?: unknown } = {}) {
-    super(message, 'FORKD_ERR_WORKER_DIED', details.cause === undefined ? undefined : { cause: details.cause })
+  constructor(message?: string, details: { exitCode?: number | undefined; signal?: string | undefined; cause?: unknown } = {}) {
+    super(message, { cause: details.cause })
     this.exitCode = details.exitCode
     this.signal = details.signal
   }
 }
-brand(WorkerDiedError, 'WorkerDiedError')
 
 /** `checkout.abort(reason)` was called. Fatal; the message is the reason. */
 export class AbortedError extends ForkdError {
-  constructor(reason: string) {
-    super(reason, 'FORKD_ERR_ABORTED')
+  static override readonly code: string = 'FORKD_ERR_ABORTED'
+  static override readonly defaultMessage: string = 'aborted'
+  constructor(reason?: string, options?: ForkdErrorOptions) {
+    super(reason, options)
   }
 }
-brand(AbortedError, 'AbortedError')
 
-/** A call that never ran because an earlier call on the same checkout failed (its `cause`). */
+/**
+ * A call that certainly never ran: an earlier call on the same checkout failed, or the checkout
+ * became fatal before this call was sent. `cause` is that earlier error.
+ */
 export class CancelledError extends ForkdError {
-  constructor(call: string, cause: unknown) {
-    super(`${call}: not run, an earlier call on this checkout failed`, 'FORKD_ERR_CANCELLED', { cause })
+  static override readonly code: string = 'FORKD_ERR_CANCELLED'
+  static override readonly defaultMessage: string = 'not run'
+  constructor(message?: string, cause?: unknown) {
+    super(message, { cause })
   }
 }
-brand(CancelledError, 'CancelledError')
 
-/** The client was closed while the checkout or call was pending. */
+/** The client was closed while the checkout or call was pending, or before it was made. */
 export class ClientClosedError extends ForkdError {
-  constructor(name: string) {
-    super(`${name || 'forkd client'}: the client is closed`, 'FORKD_ERR_CLIENT_CLOSED')
+  static override readonly code: string = 'FORKD_ERR_CLIENT_CLOSED'
+  static override readonly defaultMessage: string = 'forkd client: the client is closed'
+  constructor(name = '') {
+    super(`${name || 'forkd client'}: the client is closed`)
   }
 }
-brand(ClientClosedError, 'ClientClosedError')
 
 /** A call on a checkout that was already released. */
 export class CheckoutReleasedError extends ForkdError {
-  constructor(call: string) {
-    super(`${call}: this checkout was released`, 'FORKD_ERR_CHECKOUT_RELEASED')
+  static override readonly code: string = 'FORKD_ERR_CHECKOUT_RELEASED'
+  static override readonly defaultMessage: string = 'this checkout was released'
+  constructor(call?: string) {
+    super(call === undefined ? undefined : `${call}: this checkout was released`)
   }
 }
-brand(CheckoutReleasedError, 'CheckoutReleasedError')
 
 /** `checkout()` past `maxPendingCheckouts`: rejected at once, the queue is left as it was. */
 export class QueueFullError extends ForkdError {
-  constructor(name: string, limit: number) {
-    super(`${name || 'forkd client'}: ${limit} checkouts are already waiting (maxPendingCheckouts)`, 'FORKD_ERR_QUEUE_FULL')
+  static override readonly code: string = 'FORKD_ERR_QUEUE_FULL'
+  static override readonly defaultMessage: string = 'forkd client: too many checkouts are waiting (maxPendingCheckouts)'
+  constructor(name = '', limit?: number) {
+    super(limit === undefined ? undefined : `${name || 'forkd client'}: ${limit} checkouts are already waiting (maxPendingCheckouts)`)
   }
 }
-brand(QueueFullError, 'QueueFullError')
 
-/** Why the client could not reach the server; found as the `cause` of a TimeoutError. */
+/** Why the client could not reach a worker; found as the `cause` of a TimeoutError. */
 export class ConnectError extends ForkdError {
-  constructor(message: string, code = 'FORKD_ERR_CONNECT', options?: { cause?: unknown }) {
-    super(message, code, options)
-  }
+  static override readonly code: string = 'FORKD_ERR_CONNECT'
+  static override readonly defaultMessage: string = 'cannot connect to the forkd server'
 }
-brand(ConnectError, 'ConnectError')
 
-/** The worker speaks another protocol version than this client. */
+/** The worker speaks another protocol version than this client (at the upgrade, or in its hello). */
 export class VersionMismatchError extends ConnectError {
-  constructor(message: string) {
-    super(message, 'FORKD_ERR_VERSION_MISMATCH')
-  }
+  static override readonly code: string = 'FORKD_ERR_VERSION_MISMATCH'
+  static override readonly defaultMessage: string = 'the worker speaks another protocol version'
 }
-brand(VersionMismatchError, 'VersionMismatchError')
+
+/** The server refused the connection with 503: it is at maxWorkers with its pending queue full. Retried. */
+export class ServerAtCapacityError extends ConnectError {
+  static override readonly code: string = 'FORKD_ERR_SERVER_AT_CAPACITY'
+  static override readonly defaultMessage: string = 'server at capacity'
+}

@@ -5,6 +5,6 @@ export type { PoolStats, RetireReason } from './pool.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'

@@ -1,5 +1,6 @@
 /** Client options: defaults in one object, validated in one place. */
-import { Limits, describeValue, optionChecks, type OptionChecks } from '@forkd/protocol'
+import { Limits } from '@forkd/protocol'
+import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 
 export type ConnectTarget = string | { host: string; port: number }
 

@@ -3,7 +3,8 @@
  * `#dispatch()` runs after every change and is the only place that hands workers to waiting
  * checkouts or opens connections.
  */
-import { Codec, reentrantStep, type WireError } from '@forkd/protocol'
+import { Codec, type WireError } from '@forkd/protocol'
+import { reentrantStep } from '@forkd/protocol/internal'
 import { CheckoutState, warnOnce, type CheckinTarget } from './checkout.js'
 import { ClientClosedError } from './errors.js'
 import type { LogRecord } from './log-sink.js'

@@ -12,12 +12,12 @@
  * The connection knows the wire; what a reply means for a checkout is the owner's business.
  */
 import {
-  CloseCode, Codec, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, WORKER_PATH, assertEncodable, checkWorkerMessage,
+  CloseCode, Codec, ForkdError, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, WORKER_PATH, assertEncodable, checkWorkerMessage,
   type ByeInfo, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WireError, type WorkerMessage,
 } from '@forkd/protocol'
 import WebSocket from 'ws'
 import type { IncomingMessage } from 'node:http'
-import { ConnectError, VersionMismatchError, WorkerDiedError } from './errors.js'
+import { ConnectError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
 import type { ConnectTarget } from './options.js'
 
 export type ConnectionState = 'connecting' | 'idle' | 'busy' | 'releasing' | 'closed'
@@ -172,9 +172,9 @@ export class WorkerConnection {
       for (let i = 0; i < messages.length && this.state !== 'closed'; i++) this.#dispatch(checkWorkerMessage(messages[i]))
     } catch (error) {
       // Never let anything escape into ws's event emitter, where it would crash the process.
-      this.#protocolError(error instanceof ProtocolError
+      this.#protocolError(error instanceof ForkdError
         ? error
-        : new ProtocolError(`cannot handle a frame from the worker: ${(error as Error)?.message ?? String(error)}`, 'FORKD_ERR_PROTOCOL', { cause: error }))
+        : new ProtocolError(`cannot handle a frame from the worker: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
     }
   }
 
@@ -197,7 +197,7 @@ export class WorkerConnection {
       case MessageType.Hello:
         if (this.#state !== 'connecting') throw new ProtocolError('worker sent a second hello')
         if (message[1].v !== PROTOCOL_VERSION)
-          throw new ProtocolError(`worker speaks protocol version ${message[1].v}, this client ${PROTOCOL_VERSION}`, 'FORKD_ERR_VERSION_MISMATCH')
+          throw new VersionMismatchError(`worker speaks protocol version ${message[1].v}, this client ${PROTOCOL_VERSION}`)
         this.#info = message[1]
         this.moveTo('idle')
         return
@@ -222,7 +222,7 @@ export class WorkerConnection {
     }
   }
 
-  #protocolError(error: ProtocolError): void {
+  #protocolError(error: ForkdError): void {
     const owner = this.owner
     if (this.#state === 'connecting') this.#connectError = error
     this.close(true, error.message)
@@ -238,7 +238,7 @@ export class WorkerConnection {
   #onUnexpectedResponse(req: { destroy(): void }, res: IncomingMessage): void {
     const why = String(res.headers['x-forkd-error'] ?? `HTTP ${res.statusCode}`)
     if (res.statusCode === 426) this.#connectError = new VersionMismatchError(`cannot use worker: ${why}`)
-    else if (res.statusCode === 503) this.#connectError = new ConnectError(`server refused the connection: ${why}`, 'FORKD_ERR_SERVER_AT_CAPACITY')
+    else if (res.statusCode === 503) this.#connectError = new ServerAtCapacityError(`server refused the connection: ${why}`)
     else this.#connectError = new ConnectError(`server refused the connection: ${why}`)
     req.destroy()
     res.destroy()
@@ -257,7 +257,7 @@ export class WorkerConnection {
       const cause = this.#connectError
       const error = cause instanceof ConnectError || cause instanceof ProtocolError
         ? cause
-        : new ConnectError(`cannot connect to the forkd server: ${cause?.message ?? `connection closed (${code}${reason ? ' ' + reason : ''})`}`, 'FORKD_ERR_CONNECT', { cause })
+        : new ConnectError(`cannot connect to the forkd server: ${cause?.message ?? `connection closed (${code}${reason ? ' ' + reason : ''})`}`, { cause })
       this.#events.onConnectFailed(this, error)
       return
     }

@@ -49,7 +49,7 @@ export class Codec {
     try {
       messages = this.#decoder.decodeMultiple(data) as unknown[]
     } catch (error) {
-      throw new ProtocolError(`malformed frame: ${(error as Error).message}`, 'FORKD_ERR_PROTOCOL', { cause: error })
+      throw new ProtocolError(`malformed frame: ${(error as Error).message}`, { cause: error })
     }
     if (messages.length > this.maxBatch)
       throw new ProtocolError(`malformed frame: ${messages.length} messages, more than the limit of ${this.maxBatch}`)

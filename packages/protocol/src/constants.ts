@@ -57,4 +57,6 @@ export const Limits = {
   maxDepth: 512,
   /** Largest number of messages in one batched frame. */
   maxBatch: 4096,
+  /** Most messages a worker holds queued on one connection (pipelined calls not yet run). */
+  maxQueuedCalls: 65_536,
 } as const

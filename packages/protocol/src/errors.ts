@@ -1,54 +1,68 @@
 /**
  * The error base shared by every forkd package.
  *
- * Each class has a stable `code` and a brand registered with `Symbol.for`, so `instanceof` keeps
- * working when two copies of a forkd package are loaded in one process (a hoisting accident that
- * would otherwise make `err instanceof TimeoutError` silently false).
+ * Each class declares its own `static code` (`FORKD_ERR_TIMEOUT`...), and that code is also its
+ * brand: `instanceof` compares codes along the prototype chain, so it keeps working when two copies
+ * of a forkd package are loaded in one process (a hoisting accident that would otherwise make
+ * `err instanceof TimeoutError` silently false). A subclass that forgets to declare a code of its own
+ * falls back to plain prototype `instanceof`, so it can never claim its parent's instances.
  */
-const kBrand = Symbol.for('forkd.error.brand')
 
+/** Options every forkd error constructor accepts. */
+export interface ForkdErrorOptions {
+  /** The error that led to this one. */
+  cause?: unknown
+}
+
+/**
+ * The base class of every error forkd raises. Match on the class or on `code`, never on the message.
+ *
+ * @example
+ * ```ts
+ * try { await c.hash(pw) } catch (err) {
+ *   if (err instanceof ForkdError) console.log(err.code) // e.g. 'FORKD_ERR_TIMEOUT'
+ * }
+ * ```
+ */
 export class ForkdError extends Error {
-  /** Stable machine-readable code, e.g. `FORKD_ERR_TIMEOUT`. Match on this, not on the message. */
-  readonly code: string
-  static readonly [kBrand]: string = 'ForkdError'
+  /** The code of this class. Subclasses declare their own; it is also the class's brand. */
+  static readonly code: string = 'FORKD_ERR'
+  /** The message used when none is given. */
+  static readonly defaultMessage: string = 'forkd error'
 
-  constructor(message: string, code = 'FORKD_ERR', options?: { cause?: unknown }) {
-    super(message, options)
-    this.code = code
-    this.name = new.target.name
+  /** Stable machine-readable code, e.g. `FORKD_ERR_TIMEOUT`: the `static code` of the class. */
+  readonly code: string
+
+  constructor(message?: string, options?: ForkdErrorOptions) {
+    const ctor = new.target as typeof ForkdError
+    super(message ?? ctor.defaultMessage, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = ctor.code
+    this.name = ctor.name
   }
 
   static override [Symbol.hasInstance](value: unknown): boolean {
+    if (!Object.hasOwn(this, 'code')) return Function.prototype[Symbol.hasInstance].call(this, value)
     if (typeof value !== 'object' || value === null) return false
-    const wanted = (this as unknown as Record<symbol, unknown>)[kBrand]
+    const wanted = (this as typeof ForkdError).code
     for (let proto = Object.getPrototypeOf(value); proto !== null; proto = Object.getPrototypeOf(proto)) {
-      const ctor = (proto as { constructor?: Record<symbol, unknown> }).constructor
-      if (ctor !== undefined && ctor[kBrand] === wanted) return true
+      const ctor = (proto as { constructor?: unknown }).constructor
+      if (typeof ctor === 'function' && Object.hasOwn(ctor, 'code') && (ctor as { code?: unknown }).code === wanted) return true
     }
     return false
   }
 }
 
-/** Declares the brand of a subclass; call once per class, right after its declaration. */
-export function brand(ctor: abstract new (...args: never[]) => ForkdError, name: string): void {
-  Object.defineProperty(ctor, kBrand, { value: `forkd.${name}` })
-}
-
 /**
  * The peer broke the protocol: a malformed or oversized frame, a message of the wrong shape, a reply
- * to a call that was never made, or an incompatible protocol version. The connection is closed.
+ * to a call that was never made. The connection is closed (close code 4001).
  */
 export class ProtocolError extends ForkdError {
-  constructor(message: string, code = 'FORKD_ERR_PROTOCOL', options?: { cause?: unknown }) {
-    super(message, code, options)
-  }
+  static override readonly code: string = 'FORKD_ERR_PROTOCOL'
+  static override readonly defaultMessage: string = 'protocol error'
 }
-brand(ProtocolError, 'ProtocolError')
 
 /** A value given to forkd cannot be encoded as CBOR (a function, a symbol, a class instance...). */
 export class UnencodableError extends ForkdError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, 'FORKD_ERR_UNENCODABLE', options)
-  }
+  static override readonly code: string = 'FORKD_ERR_UNENCODABLE'
+  static override readonly defaultMessage: string = 'value cannot be encoded'
 }
-brand(UnencodableError, 'UnencodableError')

@@ -1,7 +1,8 @@
 /** Server options: defaults in one object, validated in one place. */
 import { isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Limits, describeValue, optionChecks, type OptionChecks } from '@forkd/protocol'
+import { Limits } from '@forkd/protocol'
+import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
 
 /** Where the server listens: a Unix socket path, or a TCP host and port. */

@@ -1,0 +1,11 @@
+/**
+ * `@forkd/protocol/internal`: helpers the forkd packages share that are not part of the contract.
+ * No compatibility promise: other programs should not import this.
+ *
+ * @packageDocumentation
+ */
+export { optionChecks, describeValue } from './option-checks.js'
+export type { OptionChecks } from './option-checks.js'
+export { reentrantStep } from './reentrant.js'
+export { backoffDelay } from './backoff.js'
+export type { BackoffRange } from './backoff.js'

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest'
+import { Codec, FrameWriter, MessageType } from '@forkd/protocol'
+
+const codec = new Codec()
+const call = (id: number) => codec.encode([MessageType.Call, id, 0, 'echo', [id], 0])
+const done = codec.encode([MessageType.Done])
+
+function writer(options?: ConstructorParameters<typeof FrameWriter>[1]) {
+  const frames: unknown[][] = []
+  const w = new FrameWriter((frame) => frames.push(codec.decodeFrame(frame)), options)
+  return { w, frames }
+}
+
+const tick = () => new Promise<void>((resolve) => setImmediate(resolve))
+
+describe('FrameWriter', () => {
+  it('sends the messages queued in one microtask checkpoint as one frame, in order', async () => {
+    const { w, frames } = writer()
+    w.queue(call(1), true)
+    w.queue(call(2), true)
+    w.queue(call(3), true)
+    expect(frames).toHaveLength(0)
+    await Promise.resolve()
+    expect(frames).toHaveLength(1)
+    expect(frames[0]!.map((m) => (m as unknown[])[1])).toEqual([1, 2, 3])
+  })
+
+  it('sends a lazily queued message with whatever the same turn queues next, or at the end of the turn', async () => {
+    const { w, frames } = writer()
+    w.queueLazily(done)
+    await Promise.resolve()
+    expect(frames).toHaveLength(0)
+    w.queue(call(1), true)
+    await Promise.resolve()
+    expect(frames).toHaveLength(1)
+    expect(frames[0]!.map((m) => (m as unknown[])[0])).toEqual([MessageType.Done, MessageType.Call])
+    w.queueLazily(done)
+    await tick()
+    expect(frames).toHaveLength(2)
+  })
+
+  it('flushes early at the message limit and at the byte limit', () => {
+    const byCount = writer({ maxBatch: 2 })
+    byCount.w.queue(call(1))
+    byCount.w.queue(call(2))
+    expect(byCount.frames).toHaveLength(1)
+    const byBytes = writer({ maxBatchBytes: 1024 })
+    byBytes.w.queue(codec.encode([MessageType.Ok, 1, Buffer.alloc(2048)]))
+    expect(byBytes.frames).toHaveLength(1)
+  })
+
+  it('holds frames while corked and sends them all in one frame on uncork', async () => {
+    const { w, frames } = writer()
+    w.cork()
+    w.queue(call(1))
+    await Promise.resolve()
+    w.queue(call(2))
+    await tick()
+    expect(frames).toHaveLength(0)
+    w.uncork()
+    expect(frames).toHaveLength(1)
+    expect(frames[0]).toHaveLength(2)
+  })
+
+  it('discards what was not sent and says how many calls were among it', async () => {
+    const { w, frames } = writer()
+    w.queue(call(1), true)
+    await Promise.resolve()
+    w.queueLazily(done)
+    w.queue(call(2), true)
+    w.queue(call(3), true)
+    expect(w.pendingMessages).toBe(3)
+    expect(w.discardUnsent()).toBe(2)
+    expect(w.pendingBytes).toBe(0)
+    await tick()
+    expect(frames).toHaveLength(1)
+    expect(frames[0]!.map((m) => (m as unknown[])[1])).toEqual([1])
+  })
+})
