@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CheckoutReleasedError, ClientClosedError, QueueFullError } from '@forkd/client'
+import { CancelledError, CheckoutReleasedError, ClientClosedError, QueueFullError } from '@forkd/client'
 import { startEnv, waitFor, waitForExit, type TestEnv } from '../support/harness.js'
 
 describe('Client', () => {
@@ -89,10 +89,17 @@ describe('Client', () => {
       const pid = c.worker.pid
       env.pids.add(pid)
       const running = c.sleep(5_000)
+      // Let the call leave this process (calls made in one tick go out at its end).
+      await new Promise((resolve) => setImmediate(resolve))
+      const unsent = c.echo('never sent')
       const pending = client.checkout()
       const closed = client.close()
       await expect(pending).rejects.toBeInstanceOf(ClientClosedError)
       await expect(running).rejects.toBeInstanceOf(ClientClosedError)
+      // A call still in this process when the client closed is never sent: certainly not run.
+      const notSent = await unsent.catch((e: unknown) => e)
+      expect(notSent).toBeInstanceOf(CancelledError)
+      expect((notSent as CancelledError).cause).toBeInstanceOf(ClientClosedError)
       await closed
       await expect(client.close()).resolves.toBeUndefined()
       await expect(client.checkout()).rejects.toBeInstanceOf(ClientClosedError)

@@ -2,9 +2,12 @@ import { describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 
 const bad: [string, Record<string, unknown>, RegExp][] = [
-  ['connect missing', {}, /option "connect" must be a socket path or \{ host, port \}, got undefined/],
-  ['connect empty', { connect: '' }, /"connect" must be a socket path/],
-  ['connect bad port', { connect: { host: '127.0.0.1', port: 70000 } }, /"connect" must be a socket path/],
+  ['connect missing', {}, /option "connect" must be an absolute socket path, "host:port" or \{ host, port \}, got undefined/],
+  ['connect empty', { connect: '' }, /option "connect" must be an absolute socket path, "host:port" or \{ host, port \}, got ""/],
+  ['connect relative', { connect: 'run/app.sock' }, /option "connect" must be an absolute socket path, "host:port" or \{ host, port \} \(a relative socket path is ambiguous: resolve it first\), got "run\/app.sock"/],
+  ['connect bad port', { connect: { host: '127.0.0.1', port: 70000 } }, /option "connect" must be an absolute socket path, "host:port" or \{ host, port \} with a port from 1 to 65535, got \{"host":"127.0.0.1","port":70000\}/],
+  ['connect bad port string', { connect: 'localhost:0' }, /with a port from 1 to 65535, got "localhost:0"/],
+  ['connectTimeout zero', { connect: '/x', connectTimeout: 0 }, /"connectTimeout" must be a number of milliseconds > 0, or Infinity, got 0/],
   ['minWorkers negative', { connect: '/x', minWorkers: -1 }, /"minWorkers" must be an integer ≥ 0, got -1/],
   ['maxWorkers zero', { connect: '/x', maxWorkers: 0 }, /"maxWorkers" must be an integer ≥ 1, got 0/],
   ['maxWorkers fractional', { connect: '/x', maxWorkers: 1.5 }, /"maxWorkers" must be an integer ≥ 1, got 1.5/],

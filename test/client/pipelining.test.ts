@@ -38,6 +38,9 @@ describe('calls made without awaiting', () => {
         [MessageType.Call, 2, 0, 'b', [2]],
         [MessageType.Call, 3, 0, 'c', [3]],
       ])
+      // Made in one tick, they travel in one frame: one write, one WebSocket message.
+      expect(conn.frames).toHaveLength(1)
+      expect(conn.frames[0]).toHaveLength(3)
       conn.send([MessageType.Ok, 1, 'A'], [MessageType.Ok, 2, 'B'], [MessageType.Ok, 3, 'C'])
       expect(await Promise.all(calls)).toEqual(['A', 'B', 'C'])
       c.release()

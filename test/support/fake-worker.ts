@@ -13,6 +13,8 @@ export interface FakeConnection {
   ws: WebSocket
   /** Every message received, decoded. */
   received: unknown[]
+  /** The messages of each frame received, frame by frame. */
+  frames: unknown[][]
   send(...messages: unknown[]): void
   sendRaw(data: Buffer | string): void
   /** Resolves once `count` messages have been received in total. */
@@ -38,11 +40,15 @@ export async function startFakeWorker(hello: Partial<HelloInfo> = {}, options: {
   let fakePid = 900_000
   wss.on('connection', (ws) => {
     const received: unknown[] = []
+    const frames: unknown[][] = []
     const watchers: (() => void)[] = []
     ws.on('message', (data) => {
       try {
-        received.push(...codec.decodeFrame(data as Buffer))
+        const messages = codec.decodeFrame(data as Buffer)
+        frames.push(messages)
+        received.push(...messages)
       } catch (error) {
+        frames.push([{ undecodable: (error as Error).message }])
         received.push({ undecodable: (error as Error).message })
       }
       for (const w of watchers.splice(0)) w()
@@ -50,6 +56,7 @@ export async function startFakeWorker(hello: Partial<HelloInfo> = {}, options: {
     const conn: FakeConnection = {
       ws,
       received,
+      frames,
       send: (...messages) => ws.send(codec.frame(messages.map((m) => codec.encode(m)))),
       sendRaw: (data) => ws.send(data),
       waitForMessages: (count) =>

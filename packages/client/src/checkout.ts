@@ -1,16 +1,28 @@
 /**
- * The state of one checkout: its calls in flight, its timer, and its fatal error.
+ * The state of one checkout: its calls in flight, its timer, its error epoch and its fatal error.
  *
  * Calls are sent as they are made (pipelined) and the worker runs them in order, so replies arrive
  * in the order of `#inflight`. One timer runs while any call is outstanding and restarts for each
- * call that reaches the head (REFERENCE: "it restarts for each request").
+ * call that reaches the head (docs/failures.md, "Timeouts").
+ *
+ * Error epochs: every error reply increments the epoch, on the worker and here; each call carries the
+ * epoch known when it was sent. The worker drops calls sent with an older epoch (they were pipelined
+ * before this side learned of the error) and this side rejects them with CancelledError. The epoch
+ * belongs to the worker connection's life, so a checkout starts from where the last one left it.
+ *
+ *   active ──release()──► draining ──last reply──► ended
+ *     │                      │
+ *     └──fatal error─────────┴──► fatal ──release()──► ended
  */
 import { CallFlags, MessageType, ProtocolError, type ErrorMessage, type EventMessage, type LogMessage, type OkMessage } from '@forkd/protocol'
 import {
   AbortedError, CancelledError, CheckoutReleasedError, SetupError, TimeoutError, WorkerError,
 } from './errors.js'
+import type { LeakTarget } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
-import type { ConnectionOwner, WorkerConnection } from './worker-connection.js'
+import type { CheckoutOutcome } from './retirement.js'
+import { warnOnce } from './warn-once.js'
+import type { Lessee, PooledConnection } from './worker-connection.js'
 
 interface PendingCall {
   id: number
@@ -22,58 +34,65 @@ interface PendingCall {
   headAt: number
 }
 
-/** What a checkout needs from the pool when it ends. */
-export interface CheckinTarget {
-  checkin(conn: WorkerConnection, outcome: { hadError: boolean }): void
+export interface CheckoutSettings {
+  /** Shown in messages as `NAME -> method`. */
+  clientName: string
+  /** Per-call timeout, ms (Infinity for none). */
+  timeout: number
+  /** Where worker log records and per-call timers go, if anywhere. */
+  sink: ((record: LogRecord) => void) | undefined
+  /** Called once, when the checkout is over (released, and its calls settled or failed). */
+  onEnd: (checkout: CheckoutState, outcome: CheckoutOutcome) => void
 }
 
-export class CheckoutState implements ConnectionOwner {
-  readonly conn: WorkerConnection
-  readonly #target: CheckinTarget
-  readonly #clientName: string
-  readonly #timeout: number
-  readonly #sink: ((record: LogRecord) => void) | undefined
+export class CheckoutState implements Lessee, LeakTarget {
+  readonly conn: PooledConnection
+  readonly #settings: CheckoutSettings
   #inflight: PendingCall[] = []
   #head = 0
   #timer: NodeJS.Timeout | undefined
   #fatal: Error | undefined
+  #epoch: number
   #hadError = false
   #released = false
-  #finished = false
+  #ended = false
   #nextId = 1
-  /** Called when the checkout is over (released and drained), to stop leak tracking. */
-  onFinish: ((state: CheckoutState) => void) | undefined
 
-  constructor(conn: WorkerConnection, target: CheckinTarget, clientName: string, timeout: number, sink: ((record: LogRecord) => void) | undefined) {
+  /** Takes the lease of `conn` (an idle connection). */
+  constructor(conn: PooledConnection, settings: CheckoutSettings) {
     this.conn = conn
-    this.#target = target
-    this.#clientName = clientName
-    this.#timeout = timeout
-    this.#sink = sink
-    conn.owner = this
+    this.#settings = settings
+    this.#epoch = conn.lease(this)
   }
 
   get released(): boolean {
     return this.#released
   }
 
+  /** The fatal error, once the checkout has one. */
+  get fatal(): Error | undefined {
+    return this.#fatal
+  }
+
   #label(method: string | null): string {
-    return `${this.#clientName} -> ${method ?? '()'}`
+    const name = this.#settings.clientName
+    return `${name ? name + ' ' : ''}-> ${method ?? '()'}`
   }
 
   call(method: string | null, args: unknown[], onEvent?: (name: string, data: unknown) => void): Promise<unknown> {
     if (this.#released) return Promise.reject(new CheckoutReleasedError(this.#label(method)))
     if (this.#fatal !== undefined) return Promise.reject(this.#fatal)
     const id = this.#nextId++
-    const flags = (this.#sink !== undefined ? CallFlags.Logs : 0) | (onEvent !== undefined ? CallFlags.Events : 0)
+    const sink = this.#settings.sink
+    const flags = (sink !== undefined ? CallFlags.Logs : 0) | (onEvent !== undefined ? CallFlags.Events : 0)
     try {
-      this.conn.sendCall(id, method, args, flags)
+      this.conn.sendCall(id, this.#epoch, method, args, flags)
     } catch (error) {
       // Unencodable arguments: nothing was sent, only this call fails.
       return Promise.reject(error)
     }
     return new Promise((resolve, reject) => {
-      const now = this.#sink === undefined ? 0 : performance.now()
+      const now = sink === undefined ? 0 : performance.now()
       this.#inflight.push({ id, method, resolve, reject, onEvent, madeAt: now, headAt: now })
       if (this.#inflight.length - this.#head === 1) this.#startTimer()
     })
@@ -85,8 +104,9 @@ export class CheckoutState implements ConnectionOwner {
    * setTimeout per sequential call. It is cleared when the checkout ends.
    */
   #startTimer(): void {
-    if (this.#timeout === Infinity) return
-    if (this.#timer === undefined) this.#timer = setTimeout(() => this.#onTimeout(), this.#timeout)
+    const timeout = this.#settings.timeout
+    if (timeout === Infinity) return
+    if (this.#timer === undefined) this.#timer = setTimeout(() => this.#onTimeout(), timeout)
     else this.#timer.refresh()
   }
 
@@ -101,8 +121,8 @@ export class CheckoutState implements ConnectionOwner {
     this.#timer = undefined
     const head = this.#inflight[this.#head]
     if (head === undefined) return
-    const seconds = this.#timeout / 1000
-    this.#fail(new TimeoutError(`${this.#label(head.method)}: timed out after ${seconds} seconds`, this.#timeout))
+    const timeout = this.#settings.timeout
+    this.#failAndDiscard(new TimeoutError(`${this.#label(head.method)}: timed out after ${formatSeconds(timeout)}`, timeout))
   }
 
   onReply(message: OkMessage | ErrorMessage): void {
@@ -113,10 +133,14 @@ export class CheckoutState implements ConnectionOwner {
     this.#recordTimer(call, message[0] === MessageType.Ok)
     if (message[0] === MessageType.Ok) {
       call.resolve(message[2])
-    } else if (message[2].kind === 'setup') {
-      this.#fail(new SetupError(this.#label(call.method), message[2]), call)
-      return
     } else {
+      this.#epoch++
+      if (message[2].kind === 'setup') {
+        const error = new SetupError(this.#label(call.method), message[2])
+        call.reject(error)
+        this.#failAndDiscard(error)
+        return
+      }
       const error = new WorkerError(this.#label(call.method), message[2])
       this.#hadError = true
       call.reject(error)
@@ -125,11 +149,11 @@ export class CheckoutState implements ConnectionOwner {
     this.#advance()
   }
 
-  /** Rejects every queued call: the worker drops them unexecuted (see the session's epochs). */
+  /** Rejects every queued call: the worker drops them unexecuted (see the epochs above). */
   #cancelQueued(cause: Error): void {
     for (let i = this.#head; i < this.#inflight.length; i++) {
       const queued = this.#inflight[i]!
-      queued.reject(new CancelledError(this.#label(queued.method), cause))
+      queued.reject(new CancelledError(`${this.#label(queued.method)}: not run, an earlier call on this checkout failed`, cause))
     }
     this.#inflight = []
     this.#head = 0
@@ -139,15 +163,15 @@ export class CheckoutState implements ConnectionOwner {
     if (this.#head === this.#inflight.length) {
       this.#inflight.length = 0
       this.#head = 0
-      if (this.#released) this.#finish()
+      if (this.#released) this.#end()
       return
     }
-    if (this.#sink !== undefined) this.#inflight[this.#head]!.headAt = performance.now()
+    if (this.#settings.sink !== undefined) this.#inflight[this.#head]!.headAt = performance.now()
     this.#startTimer()
   }
 
   #recordTimer(call: PendingCall, ok: boolean): void {
-    if (this.#sink === undefined) return
+    if (this.#settings.sink === undefined) return
     const now = performance.now()
     this.#deliver({
       level: 'timer',
@@ -161,7 +185,7 @@ export class CheckoutState implements ConnectionOwner {
   }
 
   onLog(message: LogMessage): void {
-    if (this.#sink === undefined) return
+    if (this.#settings.sink === undefined) return
     const [, id, level, time, text, fields] = message
     let method: string | undefined
     for (let i = this.#head; i < this.#inflight.length; i++)
@@ -174,7 +198,7 @@ export class CheckoutState implements ConnectionOwner {
 
   #deliver(record: LogRecord): void {
     try {
-      this.#sink!(record)
+      this.#settings.sink!(record)
     } catch (error) {
       warnOnce('log-sink', `a forkd checkout log sink threw; the record was lost: ${(error as Error)?.message ?? String(error)}`)
     }
@@ -192,51 +216,69 @@ export class CheckoutState implements ConnectionOwner {
     }
   }
 
-  onLost(error: Error): void {
-    this.#fail(error)
+  onLost(error: Error, unsent: number): void {
+    this.#fail(error, unsent)
   }
 
-  /** Makes the checkout fatal: stores the error, rejects everything in flight, discards the worker. */
-  #fail(error: Error, alreadyShifted?: PendingCall): void {
+  /** Fatal on this side (timeout, abort, setup failure): discard the worker, never send what is queued. */
+  #failAndDiscard(error: Error): void {
+    if (this.#fatal !== undefined) return
+    const unsent = this.conn.close('fatal', { discard: true })
+    this.#fail(error, unsent)
+  }
+
+  /**
+   * Makes the checkout fatal: stores the error and rejects everything in flight. The last `unsent`
+   * calls never left this process, so they certainly did not run: they reject with CancelledError
+   * (cause: the fatal error). The ones sent before may have run: they reject with the error itself.
+   */
+  #fail(error: Error, unsent: number): void {
     if (this.#fatal !== undefined) return
     this.#fatal = error
     this.#stopTimer()
-    alreadyShifted?.reject(error)
-    for (let i = this.#head; i < this.#inflight.length; i++) this.#inflight[i]!.reject(error)
+    const firstUnsent = Math.max(this.#head, this.#inflight.length - unsent)
+    for (let i = this.#head; i < this.#inflight.length; i++) {
+      const call = this.#inflight[i]!
+      if (i < firstUnsent) call.reject(error)
+      else call.reject(new CancelledError(`${this.#label(call.method)}: not run, the checkout failed before this call was sent (${error.message})`, error))
+    }
     this.#inflight = []
     this.#head = 0
-    if (this.conn.owner === this) this.conn.close(true, error.message)
-    if (this.#released) this.#finish()
+    if (this.#released) this.#end()
   }
 
   abort(reason: string): void {
     if (this.#released) return
-    this.#fail(new AbortedError(reason))
+    this.#failAndDiscard(new AbortedError(reason))
   }
 
   /** Marks the checkout released; the worker goes back once the calls in flight have settled. */
   release(): void {
     if (this.#released) return
     this.#released = true
-    if (this.#fatal !== undefined || this.#head === this.#inflight.length) this.#finish()
+    if (this.#fatal !== undefined || this.#head === this.#inflight.length) this.#end()
   }
 
   /** The proxy was garbage-collected without release. */
   leaked(): void {
     if (this.#released) return
-    this.#fail(new AbortedError('checkout was garbage-collected without being released'))
+    this.#failAndDiscard(new AbortedError('checkout was garbage-collected without being released'))
     this.release()
   }
 
-  #finish(): void {
-    if (this.#finished) return
-    this.#finished = true
+  /** The worker connection is given back; the epoch goes with it. */
+  get epoch(): number {
+    return this.#epoch
+  }
+
+  #end(): void {
+    if (this.#ended) return
+    this.#ended = true
     this.#stopTimer()
-    this.onFinish?.(this)
-    if (this.conn.owner === this) this.#target.checkin(this.conn, { hadError: this.#hadError })
-    if (this.#sink !== undefined) {
+    this.#settings.onEnd(this, { hadError: this.#hadError })
+    const sink = this.#settings.sink
+    if (sink !== undefined) {
       // After the caller's handlers for the last call have run (they are microtasks).
-      const sink = this.#sink
       const info = this.conn.info
       setImmediate(() => {
         try {
@@ -249,9 +291,8 @@ export class CheckoutState implements ConnectionOwner {
   }
 }
 
-const warned = new Set<string>()
-export function warnOnce(key: string, message: string): void {
-  if (warned.has(key)) return
-  warned.add(key)
-  process.emitWarning(message, { code: `FORKD_WARN_${key.toUpperCase().replace(/-/g, '_')}` })
+/** `1 second`, `2.5 seconds`. */
+export function formatSeconds(ms: number): string {
+  const seconds = ms / 1000
+  return `${seconds} ${seconds === 1 ? 'second' : 'seconds'}`
 }

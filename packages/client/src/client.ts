@@ -1,61 +1,36 @@
 /**
- * The public client: options, lifecycle, and `checkout()`.
+ * The public client: options, lifecycle, and `checkout()`. The pool behind it does the work.
+ */
+import pTimeout from 'p-timeout'
+import { formatSeconds } from './checkout.js'
+import { ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
+import { captureSite } from './leak-tracking.js'
+import { toSinkFunction } from './log-sink.js'
+import { checkTimeout, normalizeClientOptions, type ClientOptions, type NormalizedClientOptions } from './options.js'
+import { Pool, type PoolStats, type Waiter } from './pool.js'
+import type { Checkout, CheckoutOptions } from './remote-types.js'
+
+/**
+ * A forkd client: a pool of connections to worker processes of one forkd server, handing out
+ * exclusive checkouts. Type it with the worker module to get typed methods.
  *
  * @example
  * ```ts
- * const client = new Client<typeof import('./worker.js').default>({ connect: '/run/app.sock' })
+ * import { Client } from '@forkd/client'
+ * import type worker from './worker.js'
+ *
+ * const client = new Client<typeof worker>({ connect: '/run/app/hash.sock' })
  * const c = await client.checkout()
  * try { await c.hash('secret') } finally { c.release() }
+ * await client.close()
  * ```
  */
-import pTimeout from 'p-timeout'
-import { createCheckoutProxy } from './checkout-proxy.js'
-import { ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
-import { toSinkFunction } from './log-sink.js'
-import { checkTimeout, normalizeClientOptions, type ClientOptions, type NormalizedClientOptions } from './options.js'
-import { Pool, type PoolStats } from './pool.js'
-import type { Checkout, CheckoutOptions } from './remote-types.js'
-import type { CheckoutState } from './checkout.js'
-
-interface LeakRecord {
-  state: CheckoutState
-  site: { stack?: string } | undefined
-}
-
-/** The leak warning is given once with a site, and at most once without one. */
-let warnedWithSite = false
-let warnedWithoutSite = false
-/** Set when a checkout leaked with no site recorded: from then on every client records sites. */
-let recordSitesFromNowOn = false
-const siteFrames = 4
-
-const leaks = new FinalizationRegistry<LeakRecord>((record) => {
-  if (record.state.released) return
-  record.state.leaked()
-  const stack = record.site?.stack
-  if (stack !== undefined && !warnedWithSite) {
-    warnedWithSite = true
-    process.emitWarning(`a forkd checkout was garbage-collected without release(); its worker was discarded. It was made at:\n${stack.split('\n').slice(1).join('\n')}`, {
-      code: 'FORKD_WARN_CHECKOUT_LEAKED',
-    })
-  } else if (stack === undefined && !warnedWithoutSite) {
-    warnedWithoutSite = true
-    recordSitesFromNowOn = true
-    process.emitWarning('a forkd checkout was garbage-collected without release(); its worker was discarded. ' +
-      'Where checkouts are made is now recorded, and the next such warning will name the place ' +
-      '(trackCheckoutSites: true records it from the start).', { code: 'FORKD_WARN_CHECKOUT_LEAKED' })
-  }
-})
-
-// Module-level on purpose: a closure made inside checkout() would keep the checkout's promise,
-// and so the proxy, reachable from its own state, and leak tracking could never fire.
-const untrack = (state: CheckoutState) => leaks.unregister(state)
-
 export class Client<W = unknown> {
   readonly #options: NormalizedClientOptions
   readonly #pool: Pool
   #closing: Promise<void> | undefined
 
+  /** Validates the options (TypeError naming the option) and starts connecting `minWorkers` workers. */
   constructor(options: ClientOptions) {
     this.#options = normalizeClientOptions(options)
     this.#pool = new Pool(this.#options)
@@ -84,34 +59,19 @@ export class Client<W = unknown> {
     if (this.#closing !== undefined) return Promise.reject(new ClientClosedError(this.#options.name))
     if (this.#pool.pendingCount >= this.#options.maxPendingCheckouts)
       return Promise.reject(new QueueFullError(this.#options.name, this.#options.maxPendingCheckouts))
-    let site: { stack?: string } | undefined
-    if (this.#options.trackCheckoutSites || recordSitesFromNowOn) {
-      site = {}
-      // A few frames name the caller; a full (async) stack would cost ten times more per checkout.
-      const limit = Error.stackTraceLimit
-      Error.stackTraceLimit = siteFrames
-      Error.captureStackTrace(site, this.checkout)
-      Error.stackTraceLimit = limit
-    }
-    const pool = this.#pool
-    const name = this.#options.name
-    let node: ReturnType<Pool['enqueue']> | undefined
-    let immediate: Checkout<W2> | undefined
+    let waiter!: Waiter
     const granted = new Promise<Checkout<W2>>((resolve, reject) => {
-      node = pool.enqueue({
-        grant: (conn) => {
-          const state = pool.open(conn, timeout, sink)
-          const proxy = createCheckoutProxy<W2>(state)
-          leaks.register(proxy, { state, site }, state)
-          state.onFinish = untrack
-          immediate = proxy
-          resolve(proxy)
-        },
-        fail: reject,
-      })
+      waiter = {
+        timeout,
+        sink,
+        site: captureSite(this.#options.trackCheckoutSites, this.checkout),
+        priority: 0,
+        resolve: resolve as (checkout: Checkout<unknown>) => void,
+        reject,
+      }
     })
     // A worker was idle: no wait, so no timer to arm.
-    if (immediate !== undefined || timeout === Infinity) return granted
+    if (this.#pool.request(waiter) || timeout === Infinity) return granted
     // p-timeout builds its own TimeoutError, with a stack trace, up front; we never use it (the
     // fallback throws ours), and under a surge of queued checkouts that trace cost a tenth of the
     // client's time. No frames, no cost.
@@ -121,10 +81,8 @@ export class Client<W = unknown> {
       return pTimeout(granted, {
         milliseconds: timeout,
         fallback: () => {
-          pool.dequeue(node!)
-          const cause = pool.lastConnectError
-          const why = cause === undefined ? 'waiting for a worker' : `waiting for the server (${cause.message})`
-          throw new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${timeout / 1000} seconds ${why}`, timeout, { cause })
+          this.#pool.withdraw(waiter)
+          throw this.#waitTimedOut(timeout)
         },
       })
     } finally {
@@ -132,7 +90,14 @@ export class Client<W = unknown> {
     }
   }
 
-  /** Counts of workers by state, waiting checkouts and retirements. */
+  #waitTimedOut(timeout: number): TimeoutError {
+    const name = this.#options.name
+    const cause = this.#pool.lastConnectError
+    const why = cause === undefined ? 'waiting for a worker' : `waiting for the server (${cause.message})`
+    return new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${formatSeconds(timeout)} ${why}`, timeout, { cause })
+  }
+
+  /** Counts of workers by state, waiting checkouts, retirements and endpoints. */
   stats(): PoolStats {
     return this.#pool.stats()
   }
@@ -146,6 +111,7 @@ export class Client<W = unknown> {
     return this.#closing
   }
 
+  /** `await using client = new Client(...)` closes it at the end of the scope. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close()
   }

@@ -1,16 +1,19 @@
 /**
  * A FIFO with O(1) push, shift and removal of any entry by its node: the pending-checkout queue
- * must not cost time linear in its length when a waiting checkout times out (AnyEvent::Task's
- * surge degrades quadratically for exactly that reason).
+ * must not cost time linear in its length when a waiting checkout times out (a pool whose queue
+ * removal is linear degrades quadratically under a surge for exactly that reason).
  */
-export interface FifoNode<T> {
+import type { QueueHandle, WaitQueue } from './wait-queue.js'
+
+export interface FifoNode<T> extends QueueHandle {
   readonly value: T
   prev: FifoNode<T> | null
   next: FifoNode<T> | null
   linked: boolean
 }
 
-export class Fifo<T> {
+/** First come, first served; ignores priorities. */
+export class Fifo<T> implements WaitQueue<T> {
   #head: FifoNode<T> | null = null
   #tail: FifoNode<T> | null = null
   #length = 0
@@ -19,7 +22,7 @@ export class Fifo<T> {
     return this.#length
   }
 
-  push(value: T): FifoNode<T> {
+  push(value: T, _priority = 0): FifoNode<T> {
     const node: FifoNode<T> = { value, prev: this.#tail, next: null, linked: true }
     if (this.#tail === null) this.#head = node
     else this.#tail.next = node
@@ -36,7 +39,8 @@ export class Fifo<T> {
   }
 
   /** Removes a node; harmless if it was already removed. */
-  remove(node: FifoNode<T>): void {
+  remove(handle: QueueHandle): void {
+    const node = handle as FifoNode<T>
     if (!node.linked) return
     node.linked = false
     if (node.prev === null) this.#head = node.next

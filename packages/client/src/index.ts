@@ -2,6 +2,8 @@ export { Client } from './client.js'
 export type { ClientOptions, ConnectTarget } from './options.js'
 export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName } from './remote-types.js'
 export type { PoolStats, RetireReason } from './pool.js'
+export type { RemoveReason } from './retirement.js'
+export type { EndpointStats } from './connection-opener.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,

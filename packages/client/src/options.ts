@@ -1,11 +1,12 @@
 /** Client options: defaults in one object, validated in one place. */
-import { Limits } from '@forkd/protocol'
+import { EndpointSyntaxError, Limits, parseEndpoint, type Endpoint, type EndpointInput } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 
-export type ConnectTarget = string | { host: string; port: number }
+/** Where the server listens: an absolute Unix socket path, `'host:port'`, or `{ host, port }`. */
+export type ConnectTarget = EndpointInput
 
 export interface ClientOptions {
-  /** Where the server listens: a Unix socket path, or `{ host, port }`. */
+  /** Where the server listens: an absolute Unix socket path, `'host:port'` (as `forkd serve --listen` takes it), or `{ host, port }`. */
   connect: ConnectTarget
   /** Shown in error messages as `NAME -> method`. */
   name?: string
@@ -28,6 +29,12 @@ export interface ClientOptions {
   /** Longest delay between connection attempts, in ms. Default 500. */
   connectRetryMax?: number
   /**
+   * A connection attempt that has not completed the forkd handshake by then is abandoned and
+   * retried, in ms. Default 10 000. (An attempt that is merely slow stops holding back other
+   * attempts after a second, or half this if shorter.)
+   */
+  connectTimeout?: number
+  /**
    * Record where each checkout is made, so the warning about a checkout garbage-collected without
    * release names the place. It costs 5 to 10 µs per checkout (a stack capture), a third of a
    * whole checkout, so the default is on unless NODE_ENV is "production"; in production the first
@@ -36,7 +43,7 @@ export interface ClientOptions {
   trackCheckoutSites?: boolean
 }
 
-export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect'>> & { connect: ConnectTarget }
+export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect'>> & { connect: Endpoint }
 
 const defaults = {
   name: '',
@@ -49,6 +56,7 @@ const defaults = {
   maxPayload: Limits.maxPayload,
   connectRetryMin: 10,
   connectRetryMax: 500,
+  connectTimeout: 10_000,
   // read at construction (see normalizeClientOptions), so that NODE_ENV set at run time counts
   trackCheckoutSites: true,
 } satisfies Required<Omit<ClientOptions, 'connect'>>
@@ -63,16 +71,16 @@ export function checkTimeout(option: string, value: unknown): void {
 
 export function normalizeClientOptions(options: ClientOptions): NormalizedClientOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describeValue(options)}`)
-  const { connect } = options
-  if (typeof connect === 'string') {
-    if (connect.length === 0) fail('connect', 'a socket path or { host, port }', connect)
-  } else if (typeof connect !== 'object' || connect === null || typeof connect.host !== 'string' ||
-    !Number.isInteger(connect.port) || connect.port <= 0 || connect.port > 65535) {
-    fail('connect', 'a socket path or { host, port }', connect)
+  let connect: Endpoint
+  try {
+    connect = parseEndpoint(options.connect)
+  } catch (error) {
+    if (!(error instanceof EndpointSyntaxError)) throw error
+    throw new TypeError(`forkd Client: option "connect" ${error.message}`)
   }
   for (const key of Object.keys(options))
     if (key !== 'connect' && !(key in defaults)) fail(key, `one of the known options (${Object.keys(defaults).join(', ')})`, key)
-  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', ...stripUndefined(options) } as NormalizedClientOptions
+  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', ...stripUndefined(options), connect } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checks.count('minWorkers', o.minWorkers, 0, false)
   checks.count('maxWorkers', o.maxWorkers, 1, false)
@@ -83,6 +91,7 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
   checks.count('maxPayload', o.maxPayload, 1024, false)
   checks.count('connectRetryMin', o.connectRetryMin, 1, false)
   checks.count('connectRetryMax', o.connectRetryMax, o.connectRetryMin, false)
+  checks.ms('connectTimeout', o.connectTimeout, true)
   if (typeof o.trackCheckoutSites !== 'boolean') fail('trackCheckoutSites', 'a boolean', o.trackCheckoutSites)
   // AnyEvent::Task caps min_workers at max_workers rather than refusing the combination.
   o.minWorkers = Math.min(o.minWorkers, o.maxWorkers)

@@ -1,24 +1,52 @@
 /**
- * The pool: worker connections, one collection per state, and the FIFO of waiting checkouts.
- * `#dispatch()` runs after every change and is the only place that hands workers to waiting
- * checkouts or opens connections.
+ * The pool: worker connections, one collection per state, and the queue of waiting checkouts.
+ * It is the only creator of checkouts and the only resolver of waiters. `#dispatch()` runs after
+ * every change and is the only place that hands workers to waiting checkouts or opens connections.
+ *
+ * Policies it consults, each its own module:
+ * - the waiting queue (wait-queue.ts): which waiting checkout is served next;
+ * - the retirement rules (retirement.ts): whether a worker goes back to the pool or is closed;
+ * - the connection opener (connection-opener.ts): how many connections may be opened now, and where.
+ *
+ * ```
+ *  checkout() ──► queue ──#dispatch──► grant: idle connection ─lease─► CheckoutState ─► proxy
+ *                   ▲                         ▲                             │ ended
+ *                   │                   opener.open()                       ▼
+ *                   └──── timeout/close ─  (connecting)     rules: giveBack ─or─ close(reason)
+ * ```
  */
-import { Codec, type WireError } from '@forkd/protocol'
+import { Codec } from '@forkd/protocol'
 import { reentrantStep } from '@forkd/protocol/internal'
-import { CheckoutState, warnOnce, type CheckinTarget } from './checkout.js'
+import { createCheckoutProxy } from './checkout-proxy.js'
+import { CheckoutState } from './checkout.js'
+import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
 import { ClientClosedError } from './errors.js'
+import { Fifo } from './fifo.js'
+import { trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
-import { Fifo, type FifoNode } from './fifo.js'
 import type { NormalizedClientOptions } from './options.js'
-import { WorkerConnection, type ConnectionEvents, type ConnectionState } from './worker-connection.js'
+import type { Checkout } from './remote-types.js'
+import {
+  maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
+  type CheckoutOutcome, type RemoveReason, type RetirementRule,
+} from './retirement.js'
+import type { QueueHandle, WaitQueue } from './wait-queue.js'
+import { warnOnce } from './warn-once.js'
+import type { ConnectionListener, ConnectionNotice, ConnectionOptions, ConnectionState, PooledConnection } from './worker-connection.js'
 
-/** A checkout waiting for a worker. */
+/** A checkout waiting for a worker: plain data the pool resolves. */
 export interface Waiter {
-  grant(conn: WorkerConnection): void
-  fail(error: Error): void
+  /** Per-call timeout of the checkout once granted, ms. */
+  readonly timeout: number
+  readonly sink: ((record: LogRecord) => void) | undefined
+  readonly site: CheckoutSite | undefined
+  readonly priority: number
+  resolve(checkout: Checkout<unknown>): void
+  reject(error: Error): void
 }
 
-export type RetireReason = 'error' | 'maxCheckouts' | 'serverReplaced' | 'died' | 'fatal' | 'checkoutDoneFailed'
+/** Reasons counted in `stats().retired`: every removal of a connection that had said hello. */
+export type RetireReason = Exclude<RemoveReason, 'connectFailed'>
 
 export interface PoolStats {
   /** Connections in every state but closed. */
@@ -36,28 +64,46 @@ export interface PoolStats {
   retired: Record<RetireReason, number>
   /** Failed connection attempts since the last success. */
   connectFailures: number
+  /** One row per endpoint. */
+  endpoints: EndpointStats[]
 }
 
-export class Pool implements ConnectionEvents, CheckinTarget {
+export class Pool implements ConnectionListener {
   readonly #options: NormalizedClientOptions
   readonly #codec = new Codec()
   /** Idle workers as a stack: the most recently used is reused first, while its caches are warm. */
-  #idle: WorkerConnection[] = []
-  readonly #busy = new Set<WorkerConnection>()
-  readonly #connecting = new Set<WorkerConnection>()
-  readonly #releasing = new Set<WorkerConnection>()
-  readonly #pending = new Fifo<Waiter>()
+  readonly #idle: PooledConnection[] = []
+  readonly #busy = new Set<PooledConnection>()
+  readonly #connecting = new Set<PooledConnection>()
+  readonly #releasing = new Set<PooledConnection>()
+  readonly #queue: WaitQueue<Waiter> = new Fifo<Waiter>()
+  readonly #handles = new WeakMap<Waiter, QueueHandle>()
+  readonly #rules: readonly RetirementRule[]
+  readonly #opener: ConnectionOpener
   #closed = false
-  #failures = 0
-  #retryTimer: NodeJS.Timeout | undefined
-  #lastConnectError: Error | undefined
   #checkouts = 0
-  readonly #retired: Record<RetireReason, number> = { error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0 }
-  #retiring = new WeakMap<WorkerConnection, RetireReason>()
+  readonly #retired: Record<RetireReason, number> = {
+    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0,
+  }
   readonly #allClosed = new Set<Promise<void>>()
+  readonly #onCheckoutEnd = (checkout: CheckoutState, outcome: CheckoutOutcome) => this.#checkin(checkout, outcome)
 
-  constructor(options: NormalizedClientOptions) {
+  /** `connect` replaces real connections with fakes in the pool's unit tests. */
+  constructor(options: NormalizedClientOptions, connect?: (options: ConnectionOptions) => PooledConnection) {
     this.#options = options
+    const rules: RetirementRule[] = [serverRequest]
+    if (options.reforkAfterError) rules.push(reforkAfterError)
+    if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
+    this.#rules = rules
+    this.#opener = new ConnectionOpener({
+      endpoint: options.connect,
+      maxPayload: options.maxPayload,
+      connectTimeout: options.connectTimeout,
+      retry: { min: options.connectRetryMin, max: options.connectRetryMax },
+      codec: this.#codec,
+      onRetry: () => this.#dispatch(),
+      ...(connect !== undefined ? { connect } : {}),
+    })
     this.#dispatch()
   }
 
@@ -67,11 +113,11 @@ export class Pool implements ConnectionEvents, CheckinTarget {
 
   /** The most recent reason a connection attempt failed, for the cause of a TimeoutError. */
   get lastConnectError(): Error | undefined {
-    return this.#lastConnectError
+    return this.#opener.lastError
   }
 
   get pendingCount(): number {
-    return this.#pending.length
+    return this.#queue.length
   }
 
   stats(): PoolStats {
@@ -81,150 +127,147 @@ export class Pool implements ConnectionEvents, CheckinTarget {
       busy: this.#busy.size,
       connecting: this.#connecting.size,
       releasing: this.#releasing.size,
-      pending: this.#pending.length,
+      pending: this.#queue.length,
       checkouts: this.#checkouts,
       retired: { ...this.#retired },
-      connectFailures: this.#failures,
+      connectFailures: this.#opener.failures,
+      endpoints: this.#opener.stats(),
     }
   }
 
-  /** Queues a waiter; returns its node so a timeout can remove it in O(1). */
-  enqueue(waiter: Waiter): FifoNode<Waiter> {
-    const node = this.#pending.push(waiter)
-    this.#dispatch()
-    return node
-  }
-
-  dequeue(node: FifoNode<Waiter>): void {
-    this.#pending.remove(node)
-  }
-
-  /** Creates the checkout state for a granted connection. */
-  open(conn: WorkerConnection, timeout: number, sink: ((record: LogRecord) => void) | undefined): CheckoutState {
-    return new CheckoutState(conn, this, this.#options.name, timeout, sink)
-  }
-
-  checkin(conn: WorkerConnection, outcome: { hadError: boolean }): void {
-    conn.owner = null
-    if (conn.state !== 'busy') return
-    if (this.#closed) return this.#retire(conn, 'fatal')
-    if (outcome.hadError && this.#options.reforkAfterError) return this.#retire(conn, 'error')
-    if (conn.checkouts >= this.#options.maxCheckouts) return this.#retire(conn, 'maxCheckouts')
-    if (conn.retireReason !== undefined) return this.#retire(conn, 'serverReplaced')
-    conn.sendDone()
-    conn.moveTo(conn.info.checkoutDone ? 'releasing' : 'idle')
-  }
-
-  #retire(conn: WorkerConnection, reason: RetireReason): void {
-    this.#retiring.set(conn, reason)
-    conn.close(false, reason)
-  }
-
-  // ConnectionEvents
-
-  onMove(conn: WorkerConnection, from: ConnectionState, to: ConnectionState): void {
-    this.#collection(from, conn, false)
-    if (to === 'closed') {
-      const reason = this.#retiring.get(conn) ?? (from === 'connecting' ? undefined : conn.lostRemotely ? 'died' : 'fatal')
-      if (reason !== undefined) this.#retired[reason]++
-      const closing = conn.closed()
-      this.#allClosed.add(closing)
-      void closing.then(() => this.#allClosed.delete(closing))
-    } else {
-      this.#collection(to, conn, true)
+  /**
+   * Asks for a worker. Returns true when `waiter` was granted one at once (it has been resolved);
+   * otherwise it waits in the queue until granted, withdrawn or the pool closes.
+   */
+  request(waiter: Waiter): boolean {
+    if (this.#closed) {
+      waiter.reject(new ClientClosedError(this.#options.name))
+      return true
     }
-    if (from === 'connecting' && to === 'idle') {
-      this.#failures = 0
-      this.#lastConnectError = undefined
-    }
-    if (to === 'idle' && conn.retireReason !== undefined) {
-      this.#retire(conn, 'serverReplaced')
-      return
-    }
-    this.#dispatch()
-  }
-
-  onRetire(conn: WorkerConnection): void {
-    if (conn.state === 'idle') this.#retire(conn, 'serverReplaced')
-  }
-
-  onConnectFailed(_conn: WorkerConnection, error: Error): void {
-    this.#lastConnectError = error
-    this.#failures++
-    if (this.#closed || this.#retryTimer !== undefined) return
-    const { connectRetryMin, connectRetryMax } = this.#options
-    const base = Math.min(connectRetryMax, connectRetryMin * 2 ** Math.min(this.#failures - 1, 20))
-    const delay = base / 2 + Math.random() * (base / 2)
-    this.#retryTimer = setTimeout(() => {
-      this.#retryTimer = undefined
+    if (this.#queue.length === 0 && this.#idle.length > 0) {
+      this.#grant(this.#idle[this.#idle.length - 1]!, waiter)
       this.#dispatch()
-    }, delay)
-    // Only pending checkouts should keep the process alive, not the refill of minWorkers.
-    if (this.#pending.length === 0) this.#retryTimer.unref()
-  }
-
-  onCheckoutDoneFailed(conn: WorkerConnection, error: WireError): void {
-    this.#retiring.set(conn, 'checkoutDoneFailed')
-    warnOnce('checkout-done', `forkd worker ${conn.info.pid}: checkoutDone failed, the worker was retired: ${error.message}`)
-  }
-
-  #collection(state: ConnectionState, conn: WorkerConnection, add: boolean): void {
-    switch (state) {
-      case 'idle':
-        if (add) this.#idle.push(conn)
-        else {
-          const i = this.#idle.lastIndexOf(conn)
-          if (i !== -1) this.#idle.splice(i, 1)
-        }
-        return
-      case 'busy': add ? this.#busy.add(conn) : this.#busy.delete(conn); return
-      case 'connecting': add ? this.#connecting.add(conn) : this.#connecting.delete(conn); return
-      case 'releasing': add ? this.#releasing.add(conn) : this.#releasing.delete(conn); return
-      case 'closed': return
+      return true
     }
+    this.#handles.set(waiter, this.#queue.push(waiter, waiter.priority))
+    this.#dispatch()
+    return !this.#handles.get(waiter)!.linked
+  }
+
+  /** Takes a waiting checkout out of the queue (its timeout passed); O(1). */
+  withdraw(waiter: Waiter): void {
+    const handle = this.#handles.get(waiter)
+    if (handle !== undefined) this.#queue.remove(handle)
+  }
+
+  #grant(conn: PooledConnection, waiter: Waiter): void {
+    this.#checkouts++
+    const checkout = new CheckoutState(conn, {
+      clientName: this.#options.name,
+      timeout: waiter.timeout,
+      sink: waiter.sink,
+      onEnd: this.#onCheckoutEnd,
+    })
+    const proxy = createCheckoutProxy(checkout)
+    trackLeak(proxy, checkout, waiter.site)
+    waiter.resolve(proxy)
+  }
+
+  /** A checkout is over: its worker goes back to the pool, or is retired by a rule. */
+  #checkin(checkout: CheckoutState, outcome: CheckoutOutcome): void {
+    untrackLeak(checkout)
+    const conn = checkout.conn
+    if (conn.state !== 'busy') return
+    const reason = this.#closed ? 'clientClosed' : reasonOnRelease(this.#rules, conn, outcome)
+    if (reason !== undefined) conn.close(reason)
+    else conn.giveBack(checkout.epoch)
+  }
+
+  // ConnectionListener
+
+  onMove(conn: PooledConnection, from: ConnectionState, to: ConnectionState): void {
+    this.#collection(from).delete(conn)
+    if (to === 'closed') this.#onClosed(conn, from)
+    else this.#collection(to).add(conn)
+    if (from === 'connecting' && to === 'idle') this.#opener.succeeded(conn)
+    if (to === 'idle') {
+      const reason = reasonWhenIdle(this.#rules, conn)
+      if (reason !== undefined) {
+        conn.close(reason)
+        return
+      }
+    }
+    this.#dispatch()
+  }
+
+  onNotice(conn: PooledConnection, notice: ConnectionNotice): void {
+    if (notice === 'stalled') this.#opener.stalled(conn)
+    else if (conn.state === 'idle') {
+      const reason = reasonWhenIdle(this.#rules, conn)
+      if (reason !== undefined) conn.close(reason)
+    }
+    this.#dispatch()
+  }
+
+  #onClosed(conn: PooledConnection, from: ConnectionState): void {
+    const reason = conn.closeReason!
+    if (from === 'connecting') {
+      if (reason === 'connectFailed') this.#opener.failed(conn, conn.closeError!)
+      else this.#opener.stalled(conn)
+    } else if (reason !== 'connectFailed') {
+      this.#retired[reason]++
+    }
+    if (reason === 'checkoutDoneFailed')
+      warnOnce('checkout-done', `forkd ${conn.closeError?.message ?? 'worker: checkoutDone failed'}; the worker was retired`)
+    const closing = conn.closed()
+    this.#allClosed.add(closing)
+    void closing.then(() => this.#allClosed.delete(closing))
+  }
+
+  #collection(state: ConnectionState): { add(conn: PooledConnection): void; delete(conn: PooledConnection): void } {
+    switch (state) {
+      case 'idle': return this.#idleStack
+      case 'busy': return this.#busy
+      case 'connecting': return this.#connecting
+      case 'releasing': return this.#releasing
+      case 'closed': return noCollection
+    }
+  }
+
+  readonly #idleStack = {
+    add: (conn: PooledConnection) => void this.#idle.push(conn),
+    delete: (conn: PooledConnection) => {
+      // The connection leaving is almost always the one on top (the one just leased).
+      const i = this.#idle.lastIndexOf(conn)
+      if (i !== -1) this.#idle.splice(i, 1)
+    },
   }
 
   readonly #dispatch = reentrantStep(() => {
     if (this.#closed) return
-    while (this.#pending.length > 0 && this.#idle.length > 0) {
-      const conn = this.#idle.pop()!
-      conn.checkouts++
-      this.#checkouts++
-      conn.moveTo('busy')
-      this.#pending.shift()!.grant(conn)
-    }
+    while (this.#queue.length > 0 && this.#idle.length > 0) this.#grant(this.#idle[this.#idle.length - 1]!, this.#queue.shift()!)
+    this.#opener.keepProcessAlive(this.#queue.length > 0)
     this.#grow()
   })
 
   #grow(): void {
-    if (this.#retryTimer !== undefined) return
     const capacity = this.#options.maxWorkers - this.#total
-    const wanted = Math.max(this.#pending.length - this.#connecting.size - this.#releasing.size, this.#options.minWorkers - this.#total)
-    let toOpen = Math.min(capacity, wanted)
-    // While the server is unreachable, probe with one connection at a time.
-    if (this.#failures > 0) toOpen = Math.min(toOpen, 1 - this.#connecting.size)
-    for (let i = 0; i < toOpen; i++) {
-      const conn = new WorkerConnection(this.#options.connect, this.#options.maxPayload, this.#codec, this)
-      this.#connecting.add(conn)
-    }
+    const onTheWay = this.#opener.liveAttempts + this.#releasing.size
+    const wanted = Math.max(this.#queue.length - onTheWay, this.#options.minWorkers - this.#total)
+    for (const conn of this.#opener.open(Math.min(capacity, wanted), this)) this.#connecting.add(conn)
   }
 
   /** Closes every connection and fails every waiter with ClientClosedError. */
   async close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true
-      clearTimeout(this.#retryTimer)
-      this.#retryTimer = undefined
+      this.#opener.close()
       const error = new ClientClosedError(this.#options.name)
-      for (const waiter of this.#pending.drain()) waiter.fail(error)
-      const all = [...this.#idle, ...this.#busy, ...this.#connecting, ...this.#releasing]
-      for (const conn of all) {
-        const owner = conn.owner
-        this.#retiring.set(conn, 'fatal')
-        conn.close(false, 'client closed')
-        owner?.onLost(error)
-      }
+      for (const waiter of this.#queue.drain()) waiter.reject(error)
+      for (const conn of [...this.#idle, ...this.#busy, ...this.#connecting, ...this.#releasing]) conn.close('clientClosed', { error })
     }
     await Promise.all([...this.#allClosed])
   }
 }
+
+const noCollection = { add() {}, delete() {} }

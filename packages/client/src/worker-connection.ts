@@ -1,24 +1,27 @@
 /**
- * One WebSocket connection to one worker process.
+ * One WebSocket connection to one worker process. Its state, its lessee, its checkout count and
+ * why it closed are its own; the pool states intent (`lease`, `giveBack`, `close`) and learns every
+ * move through its listener's `onMove`.
  *
- *   connecting ──hello──► idle ◄──────────────┐
- *       │                 │  ▲                │ DoneAck
- *       │          assign │  │ release        │
- *       │                 ▼  │ (no hook)      │
- *       │                busy ──release──► releasing
- *       ▼                 │                   │
- *     closed ◄────────────┴───────────────────┘  (from any state)
+ *   connecting ──hello──► idle ◄───────────────┐
+ *       │                 │  ▲                 │ done-ack
+ *       │           lease │  │ giveBack        │
+ *       │                 ▼  │ (no hook)       │
+ *       │                busy ──giveBack──► releasing
+ *       ▼                 │                    │
+ *     closed ◄────────────┴────────────────────┘  (from any state: close(), lost, protocol error)
  *
- * The connection knows the wire; what a reply means for a checkout is the owner's business.
+ * The connection knows the wire; what a reply means for a checkout is the lessee's business.
  */
 import {
-  CloseCode, Codec, ForkdError, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, WORKER_PATH, assertEncodable, checkWorkerMessage,
-  type ByeInfo, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WireError, type WorkerMessage,
+  CloseCode, Codec, ForkdError, FrameWriter, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, assertEncodable,
+  checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
+  type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
 import WebSocket from 'ws'
 import type { IncomingMessage } from 'node:http'
 import { ConnectError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
-import type { ConnectTarget } from './options.js'
+import type { RemoveReason } from './retirement.js'
 
 export type ConnectionState = 'connecting' | 'idle' | 'busy' | 'releasing' | 'closed'
 
@@ -30,111 +33,191 @@ const legalMoves: Record<ConnectionState, readonly ConnectionState[]> = {
   closed: [],
 }
 
-/** The checkout currently holding the connection. */
-export interface ConnectionOwner {
+/** The checkout holding the connection: receives what the worker says about its calls. */
+export interface Lessee {
   onReply(message: OkMessage | ErrorMessage): void
   onLog(message: LogMessage): void
   onEvent(message: EventMessage): void
-  /** The connection is gone; `error` says why. Called once, only while the owner holds it. */
-  onLost(error: Error): void
+  /**
+   * The connection is gone while leased; `error` says why. `unsent` calls at the end of the
+   * lessee's queue never left this process. Called at most once.
+   */
+  onLost(error: Error, unsent: number): void
 }
 
-export interface ConnectionEvents {
-  onMove(conn: WorkerConnection, from: ConnectionState, to: ConnectionState): void
-  /** The worker asked to be retired (its server was replaced or reloaded). */
-  onRetire(conn: WorkerConnection): void
-  /** A connection attempt failed before the worker said hello. */
-  onConnectFailed(conn: WorkerConnection, error: Error): void
-  /** checkoutDone failed in the worker: reported, the worker is gone. */
-  onCheckoutDoneFailed(conn: WorkerConnection, error: WireError): void
+/** Things the pool hears from a connection that are not moves. */
+export type ConnectionNotice =
+  /** The worker's server was replaced or reloaded: retire this worker once it is free. */
+  | 'retireRequested'
+  /** The attempt has not completed its handshake for a while: do not count on it. */
+  | 'stalled'
+
+export interface ConnectionListener {
+  onMove(conn: PooledConnection, from: ConnectionState, to: ConnectionState): void
+  onNotice(conn: PooledConnection, notice: ConnectionNotice): void
+}
+
+export interface ConnectionOptions {
+  endpoint: Endpoint
+  maxPayload: number
+  /** A connection that has not said hello by then is abandoned (ConnectError). */
+  connectTimeout: number
+  /** After this long without hello the attempt is reported as stalled. */
+  stallAfter: number
+  codec: Codec
+  listener: ConnectionListener
+}
+
+/**
+ * What the pool and a checkout use of a connection. WorkerConnection is the real one; the pool's
+ * unit tests drive the pool with a fake that implements this.
+ */
+export interface PooledConnection {
+  readonly endpoint: Endpoint
+  readonly state: ConnectionState
+  readonly info: HelloInfo
+  readonly checkouts: number
+  readonly connectedAt: number
+  readonly retireRequested: string | undefined
+  readonly stalled: boolean
+  readonly closeReason: RemoveReason | undefined
+  readonly closeError: Error | undefined
+  lease(lessee: Lessee): number
+  giveBack(epoch: number): void
+  sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void
+  close(reason: RemoveReason, options?: { discard?: boolean; error?: Error }): number
+  closed(): Promise<void>
 }
 
 const doneMessage = new Codec().encode([MessageType.Done])
 const zeroMask = (mask: Buffer) => mask.fill(0)
 
-export class WorkerConnection {
+export class WorkerConnection implements PooledConnection {
+  readonly endpoint: Endpoint
+  /** When the attempt started (performance.now() ms). */
+  readonly startedAt = performance.now()
   #state: ConnectionState = 'connecting'
   readonly #ws: WebSocket
   readonly #codec: Codec
-  readonly #events: ConnectionEvents
-  #outbox: Buffer[] = []
-  #flushQueued = false
-  #lazyFlush: NodeJS.Immediate | undefined
+  readonly #listener: ConnectionListener
+  readonly #writer: FrameWriter
+  #lessee: Lessee | null = null
   #info: HelloInfo | undefined
   #bye: ByeInfo | undefined
-  #connectError: Error | undefined
-  owner: ConnectionOwner | null = null
-  /** Error replies seen: the epoch sent with each call (see the worker's session). */
-  epoch = 0
-  /** Checkouts this worker has served. */
-  checkouts = 0
-  /** True when the worker side ended the connection (exit, crash, kill), not this client. */
-  lostRemotely = false
-  /** Set when the worker asked to be retired after its current checkout. */
-  retireReason: string | undefined
+  #connectedAt = 0
+  #checkouts = 0
+  #epoch = 0
+  #closeReason: RemoveReason | undefined
+  #closeError: Error | undefined
+  #retireRequested: string | undefined
+  #stalled = false
+  #attemptTimer: NodeJS.Timeout | undefined
 
-  constructor(target: ConnectTarget, maxPayload: number, codec: Codec, events: ConnectionEvents) {
-    this.#codec = codec
-    this.#events = events
-    const url = typeof target === 'string' ? `ws+unix://${target}:${WORKER_PATH}` : `ws://${target.host}:${target.port}${WORKER_PATH}`
-    this.#ws = new WebSocket(url, SUBPROTOCOL, {
-      maxPayload,
+  constructor(options: ConnectionOptions) {
+    this.endpoint = options.endpoint
+    this.#codec = options.codec
+    this.#listener = options.listener
+    const unix = typeof options.endpoint === 'string'
+    this.#ws = new WebSocket(endpointUrl(options.endpoint), SUBPROTOCOL, {
+      maxPayload: options.maxPayload,
       perMessageDeflate: false,
       skipUTF8Validation: true,
       // Masking guards browsers' proxies; between two processes on one host it only costs time.
-      ...(typeof target === 'string' ? { generateMask: zeroMask } : {}),
+      ...(unix ? { generateMask: zeroMask } : {}),
     })
     this.#ws.binaryType = 'nodebuffer'
+    this.#writer = new FrameWriter((frame) => {
+      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
+    }, { maxBatch: this.#codec.maxBatch })
     this.#ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary))
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
     this.#ws.on('error', (error) => this.#onError(error))
     this.#ws.on('unexpected-response', (req, res) => this.#onUnexpectedResponse(req, res))
+    this.#watchAttempt(options.stallAfter, options.connectTimeout)
   }
 
   get state(): ConnectionState {
     return this.#state
   }
 
-  /** The worker's identity, from its hello. */
+  /** The worker's identity, from its hello. Only valid once the connection left `connecting`. */
   get info(): HelloInfo {
     return this.#info!
   }
 
-  moveTo(next: ConnectionState): void {
-    const from = this.#state
-    if (from === next) return
-    if (!legalMoves[from].includes(next)) throw new Error(`forkd internal error: worker connection cannot move from ${from} to ${next}`)
-    this.#state = next
-    this.#events.onMove(this, from, next)
+  /** Checkouts this worker has served, the current one included. */
+  get checkouts(): number {
+    return this.#checkouts
   }
 
-  /** Queues a call; throws if it cannot be encoded (nothing is sent then). */
-  sendCall(id: number, method: string | null, args: unknown[], flags: number): void {
+  /** When the worker said hello (performance.now() ms). */
+  get connectedAt(): number {
+    return this.#connectedAt
+  }
+
+  /** The reason the worker's server gave for retiring it, if it asked. */
+  get retireRequested(): string | undefined {
+    return this.#retireRequested
+  }
+
+  /** Whether the attempt was reported stalled (still connecting after `stallAfter`). */
+  get stalled(): boolean {
+    return this.#stalled
+  }
+
+  /** Why the connection closed; set when it moves to `closed`. */
+  get closeReason(): RemoveReason | undefined {
+    return this.#closeReason
+  }
+
+  /** The error behind the close (a connection failure, the worker's death), if any. */
+  get closeError(): Error | undefined {
+    return this.#closeError
+  }
+
+  /** Hands the idle connection to `lessee`; returns the worker's epoch (see the checkout). */
+  lease(lessee: Lessee): number {
+    this.#lessee = lessee
+    this.#checkouts++
+    this.#moveTo('busy')
+    return this.#epoch
+  }
+
+  /**
+   * Ends a lease: the worker runs checkoutDone before any later call. `done` is sent lazily, at the
+   * end of this turn of the event loop, so that the next checkout's first call, usually made in the
+   * same turn, shares its frame: releasing then costs no write of its own. `epoch` is where the
+   * lessee left the worker's error count.
+   */
+  giveBack(epoch: number): void {
+    this.#lessee = null
+    this.#epoch = epoch
+    this.#writer.queueLazily(doneMessage)
+    this.#moveTo(this.#info!.checkoutDone ? 'releasing' : 'idle')
+  }
+
+  /** Queues a call; throws UnencodableError if it cannot be encoded (nothing is sent then). */
+  sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void {
     assertEncodable(args)
-    this.#queueOut(this.#codec.encode([MessageType.Call, id, this.epoch, method, args, flags]))
+    this.#writer.queue(this.#codec.encode([MessageType.Call, id, epoch, method, args, flags]), true)
   }
 
   /**
-   * Ends a checkout: the worker runs checkoutDone before any later call. Sent lazily, at the end of
-   * this turn of the event loop, so that the next checkout's first call, usually made in the same
-   * turn, shares its frame: releasing then costs no write of its own.
+   * Closes the connection. Messages not yet sent are dropped: a call that never left this process
+   * never runs. `discard` (timeout, abort, protocol error) asks the worker to exit at once instead
+   * of finishing its running call. The lessee, if any, is detached and told `error` when one is
+   * given. Returns how many calls were dropped unsent.
    */
-  sendDone(): void {
-    this.#outbox.push(doneMessage)
-    if (!this.#flushQueued && this.#lazyFlush === undefined) this.#lazyFlush = setImmediate(() => this.#flush())
-  }
-
-  /**
-   * Closes the connection. `discard` (timeout, abort, protocol error) asks the worker to exit at
-   * once instead of finishing its running call.
-   */
-  close(discard: boolean, reason = ''): void {
-    if (this.#state === 'closed') return
-    this.#flush()
-    this.owner = null
-    this.moveTo('closed')
+  close(reason: RemoveReason, options: { discard?: boolean; error?: Error } = {}): number {
+    if (this.#state === 'closed') return 0
+    const unsent = this.#writer.discardUnsent()
+    const lessee = this.#lessee
+    this.#lessee = null
+    this.#end(reason, options.error)
     if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate()
-    else this.#ws.close(discard ? CloseCode.Discard : CloseCode.Normal, reason.slice(0, 120))
+    else this.#ws.close(options.discard === true ? CloseCode.Discard : CloseCode.Normal, truncateUtf8(reason))
+    if (options.error !== undefined) lessee?.onLost(options.error, unsent)
+    return unsent
   }
 
   /** Resolves when the socket is fully closed. */
@@ -143,25 +226,45 @@ export class WorkerConnection {
     return new Promise((resolve) => this.#ws.once('close', () => resolve()))
   }
 
-  #queueOut(encoded: Buffer): void {
-    this.#outbox.push(encoded)
-    if (this.#outbox.length >= this.#codec.maxBatch) this.#flush()
-    else if (!this.#flushQueued) {
-      this.#flushQueued = true
-      queueMicrotask(() => this.#flush())
+  #moveTo(next: ConnectionState): void {
+    const from = this.#state
+    if (!legalMoves[from].includes(next)) throw new Error(`forkd internal error: worker connection cannot move from ${from} to ${next}`)
+    this.#state = next
+    this.#listener.onMove(this, from, next)
+  }
+
+  #end(reason: RemoveReason, error: Error | undefined): void {
+    this.#clearAttemptTimer()
+    this.#closeReason = reason
+    this.#closeError = error
+    this.#moveTo('closed')
+  }
+
+  /** One timer per attempt: first it reports the attempt stalled, then it abandons it. */
+  #watchAttempt(stallAfter: number, connectTimeout: number): void {
+    const abandon = () => this.#failAttempt(new ConnectError(
+      `cannot connect to the forkd server at ${describeEndpoint(this.endpoint)}: no forkd handshake within ${connectTimeout} ms (connectTimeout)`))
+    if (connectTimeout === Infinity && stallAfter === Infinity) return
+    if (stallAfter < connectTimeout) {
+      this.#attemptTimer = setTimeout(() => {
+        this.#stalled = true
+        this.#listener.onNotice(this, 'stalled')
+        if (connectTimeout !== Infinity && this.#state === 'connecting') this.#attemptTimer = setTimeout(abandon, connectTimeout - stallAfter).unref()
+      }, stallAfter).unref()
+    } else {
+      this.#attemptTimer = setTimeout(abandon, connectTimeout).unref()
     }
   }
 
-  #flush(): void {
-    this.#flushQueued = false
-    if (this.#lazyFlush !== undefined) {
-      clearImmediate(this.#lazyFlush)
-      this.#lazyFlush = undefined
-    }
-    if (this.#outbox.length === 0) return
-    const frame = this.#codec.frame(this.#outbox)
-    this.#outbox = []
-    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
+  #clearAttemptTimer(): void {
+    if (this.#attemptTimer !== undefined) clearTimeout(this.#attemptTimer)
+    this.#attemptTimer = undefined
+  }
+
+  #failAttempt(error: Error): void {
+    if (this.#state !== 'connecting') return
+    this.#end('connectFailed', error)
+    this.#ws.terminate()
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
@@ -172,7 +275,7 @@ export class WorkerConnection {
       for (let i = 0; i < messages.length && this.state !== 'closed'; i++) this.#dispatch(checkWorkerMessage(messages[i]))
     } catch (error) {
       // Never let anything escape into ws's event emitter, where it would crash the process.
-      this.#protocolError(error instanceof ForkdError
+      this.#peerFailed(error instanceof ForkdError
         ? error
         : new ProtocolError(`cannot handle a frame from the worker: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
     }
@@ -182,37 +285,41 @@ export class WorkerConnection {
     switch (message[0]) {
       case MessageType.Ok:
       case MessageType.Error:
-        if (this.owner === null) throw new ProtocolError(`worker replied to call ${message[1]} while no checkout holds it`)
-        if (message[0] === MessageType.Error) this.epoch++
-        this.owner.onReply(message)
+        if (this.#lessee === null) throw new ProtocolError(`worker replied to call ${message[1]} while no checkout holds it`)
+        this.#lessee.onReply(message)
         return
       case MessageType.Log:
       case MessageType.Event:
         // A worker sends these only while a call runs (checkoutDone's records go to its stderr), so
         // one arriving while no checkout holds the worker is for a call that is not running.
-        if (this.owner === null) throw new ProtocolError(`worker sent ${message[0] === MessageType.Log ? 'a log record' : 'an event'} for call ${message[1]} while no checkout holds it`)
-        if (message[0] === MessageType.Log) this.owner.onLog(message)
-        else this.owner.onEvent(message)
+        if (this.#lessee === null) throw new ProtocolError(`worker sent ${message[0] === MessageType.Log ? 'a log record' : 'an event'} for call ${message[1]} while no checkout holds it`)
+        if (message[0] === MessageType.Log) this.#lessee.onLog(message)
+        else this.#lessee.onEvent(message)
         return
       case MessageType.Hello:
         if (this.#state !== 'connecting') throw new ProtocolError('worker sent a second hello')
         if (message[1].v !== PROTOCOL_VERSION)
           throw new VersionMismatchError(`worker speaks protocol version ${message[1].v}, this client ${PROTOCOL_VERSION}`)
         this.#info = message[1]
-        this.moveTo('idle')
+        this.#connectedAt = performance.now()
+        this.#clearAttemptTimer()
+        this.#moveTo('idle')
         return
       case MessageType.DoneAck:
         if (this.#state !== 'releasing') throw new ProtocolError('worker acknowledged a release that was not sent')
         if (message[1] !== null) {
-          this.#events.onCheckoutDoneFailed(this, message[1])
-          this.close(false, 'checkoutDone failed')
+          // The worker closes the connection itself (4007); its state cannot be trusted.
+          const error = new WorkerDiedError(`worker ${this.#info!.pid}: checkoutDone failed: ${message[1].message}`)
+          this.#end('checkoutDoneFailed', error)
+          this.#ws.close(CloseCode.Normal, 'checkoutDone failed')
         } else {
-          this.moveTo('idle')
+          this.#moveTo('idle')
         }
         return
       case MessageType.Retire:
-        this.retireReason ??= message[1]
-        this.#events.onRetire(this)
+        if (this.#retireRequested !== undefined) return
+        this.#retireRequested = message[1]
+        this.#listener.onNotice(this, 'retireRequested')
         return
       case MessageType.Bye:
         this.#bye = message[1]
@@ -222,65 +329,64 @@ export class WorkerConnection {
     }
   }
 
-  #protocolError(error: ForkdError): void {
-    const owner = this.owner
-    if (this.#state === 'connecting') this.#connectError = error
-    this.close(true, error.message)
-    owner?.onLost(error)
-    if (this.#info === undefined) this.#events.onConnectFailed(this, error)
+  /** The worker broke the protocol (or refused us in its hello): discard the connection. */
+  #peerFailed(error: ForkdError): void {
+    if (this.#state === 'connecting') {
+      this.#failAttempt(error)
+      return
+    }
+    this.close('fatal', { discard: true, error })
   }
 
   #onError(error: Error): void {
     // ws reports connection failures here, before 'close'; remember the reason for the close.
-    this.#connectError ??= error
+    this.#closeError ??= error
   }
 
   #onUnexpectedResponse(req: { destroy(): void }, res: IncomingMessage): void {
     const why = String(res.headers['x-forkd-error'] ?? `HTTP ${res.statusCode}`)
-    if (res.statusCode === 426) this.#connectError = new VersionMismatchError(`cannot use worker: ${why}`)
-    else if (res.statusCode === 503) this.#connectError = new ServerAtCapacityError(`server refused the connection: ${why}`)
-    else this.#connectError = new ConnectError(`server refused the connection: ${why}`)
+    if (res.statusCode === 426) this.#closeError = new VersionMismatchError(`cannot use worker: ${why}`)
+    else if (res.statusCode === 503) this.#closeError = new ServerAtCapacityError(`server refused the connection: ${why}`)
+    else this.#closeError = new ConnectError(`server refused the connection: ${why}`)
     req.destroy()
     res.destroy()
     this.#ws.terminate()
   }
 
   #onClose(code: number, reason: string): void {
-    const wasConnecting = this.#info === undefined
-    // Closed by us (close(), or a protocol error already handled): nothing left to report.
+    // Closed by us (close(), a failed attempt, a protocol error): nothing left to report.
     if (this.#state === 'closed') return
-    const owner = this.owner
-    this.owner = null
-    this.lostRemotely = !wasConnecting
-    this.moveTo('closed')
-    if (wasConnecting) {
-      const cause = this.#connectError
-      const error = cause instanceof ConnectError || cause instanceof ProtocolError
+    if (this.#state === 'connecting') {
+      const cause = this.#closeError
+      this.#end('connectFailed', cause instanceof ConnectError || cause instanceof ProtocolError
         ? cause
-        : new ConnectError(`cannot connect to the forkd server: ${cause?.message ?? `connection closed (${code}${reason ? ' ' + reason : ''})`}`, { cause })
-      this.#events.onConnectFailed(this, error)
+        : new ConnectError(`cannot connect to the forkd server at ${describeEndpoint(this.endpoint)}: ${cause?.message ?? `connection closed (${code}${reason ? ' ' + reason : ''})`}`, { cause }))
       return
     }
-    owner?.onLost(this.#diedError(code, reason))
+    const unsent = this.#writer.discardUnsent()
+    const lessee = this.#lessee
+    this.#lessee = null
+    const error = this.#diedError(code, reason)
+    this.#end(error instanceof ProtocolError ? 'fatal' : 'died', error)
+    lessee?.onLost(error, unsent)
   }
 
   #diedError(code: number, reason: string): Error {
-    const bye = this.#bye
     const pid = this.#info?.pid
-    let detail: string
-    if (bye !== undefined) {
-      detail = bye.error !== undefined ? `${bye.reason}: ${bye.error.message}` : bye.reason
-    } else if (code === CloseCode.ProtocolError) {
+    if (code === CloseCode.ProtocolError && this.#bye === undefined)
       return new ProtocolError(`worker closed the connection: protocol error: ${reason}`)
-    } else if (reason) {
-      detail = reason
-    } else if (code === 1006) {
-      detail = 'connection lost without a close frame'
-    } else {
-      detail = `closed with code ${code}`
-    }
-    const signal = /by (SIG[A-Z0-9]+)/.exec(detail)?.[1]
-    const exitCode = bye?.exitCode ?? (/code (\d+)/.exec(detail) ? Number(/code (\d+)/.exec(detail)![1]) : undefined)
-    return new WorkerDiedError(`worker connection died (pid ${pid}): ${detail}`, { exitCode, signal })
+    const bye = this.#bye
+    const exit = parseExitReason(reason)
+    let detail: string
+    if (bye !== undefined) detail = bye.error !== undefined ? `${bye.reason}: ${bye.error.message}` : bye.reason
+    else if (exit !== undefined) detail = exit.text
+    else if (reason) detail = reason
+    else if (code === 1006) detail = 'connection lost without a close frame'
+    else if (code === CloseCode.TooBig) detail = 'the worker refused a frame larger than its maxPayload (close code 1009)'
+    else detail = `closed with code ${code}`
+    return new WorkerDiedError(`worker connection died (pid ${pid}): ${detail}`, {
+      exitCode: bye?.exitCode ?? exit?.exitCode,
+      signal: bye?.signal ?? exit?.signal,
+    })
   }
 }
