@@ -43,12 +43,15 @@ describe('a connection attempt that never completes', () => {
     expect(spares).toHaveLength(2)
     for (const pid of spares) env.pids.add(pid)
 
-    // A probe connection takes one spare; the other is now the only ready one, so it gets the next
-    // connection, whatever the server's order. Stop it before the replacement spare is ready.
+    // A probe connection takes the first spare; the server starts a replacement. Once that one is
+    // ready too, the older of the two spares gets the next connection (the server hands connections
+    // to spares in the order they became ready): stop it.
     const probe = await connectRaw(env.path)
     cleanups.push(() => probe.ws.terminate())
     expect(spares).toContain(probe.hello.pid)
     const stopped = spares.find((pid) => pid !== probe.hello.pid)!
+    await waitFor(() => env.server.status().spares === 2, 'the replacement spare')
+    for (const pid of workerChildren()) env.pids.add(pid)
     signal(stopped, 'SIGSTOP')
     cleanups.push(() => void signal(stopped, 'SIGCONT'))
     await waitFor(() => processState(stopped) === 'T', 'the spare to stop')
@@ -57,13 +60,20 @@ describe('a connection attempt that never completes', () => {
     env.clients.push(client)
     const served: string[] = []
     for (let i = 0; i < 6; i++) {
+      // Each checkout needs a new connection; a healthy spare is ready for it (this test is about a
+      // stuck attempt, not about how fast a loaded machine starts processes).
+      await waitFor(() => env.server.status().spares >= 1, 'a ready spare')
       const [outcome] = await outcomes([(async () => {
         const c = await client.checkout()
         env.pids.add(c.worker.pid)
         const pid = await c.pid()
+        // The premise: the stopped spare was handed the first connection, and holds it (the probe's
+        // worker, the stopped one and this checkout's are active, at least).
+        const active = env.server.status().active
         // Discard the worker: the next checkout needs a new connection again.
         c.abort('next round')
         c.release()
+        if (i === 0 && active < 3) return `the stopped spare did not get the first connection (${active} active workers)`
         return pid === c.worker.pid && pid !== stopped ? 'served by a healthy worker' : `served by ${pid}`
       })()])
       served.push(`checkout ${i + 1}: ${outcome}`)

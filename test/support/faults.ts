@@ -160,6 +160,8 @@ export function prng(seed: number): { next(): number; int(max: number): number; 
 export class ProcessTracker {
   readonly roots = new Set<number>()
   readonly seen = new Set<number>()
+  /** The parent each pid had when first seen. */
+  readonly parentOf = new Map<number, number>()
   #timer: NodeJS.Timeout | undefined
 
   constructor(readonly interval = 25) {}
@@ -175,7 +177,12 @@ export class ProcessTracker {
   scan(): void {
     for (const root of this.roots) {
       if (!isAlive(root)) continue
-      for (const pid of descendantsOf(root)) this.seen.add(pid)
+      for (const pid of descendantsOf(root)) {
+        if (this.seen.has(pid)) continue
+        this.seen.add(pid)
+        const ppid = procStat(pid)?.ppid
+        if (ppid !== undefined) this.parentOf.set(pid, ppid)
+      }
     }
   }
 
