@@ -216,8 +216,8 @@ describe('chaos: steady checkout load under injected faults', () => {
     let checkouts = 0
     const injected = new Map<string, number>()
     const recovery: { kind: ServerFault; listening: number; served: number; delay: number }[] = []
-    const stopped = new Set<number>()
-    const conts = new Set<Promise<void>>()
+    /** Stopped workers and the timers that will continue them. */
+    const stopped = new Map<number, NodeJS.Timeout>()
     let serverFaultInProgress: ServerFault | undefined
 
     // ---- the load
@@ -354,15 +354,20 @@ describe('chaos: steady checkout load under injected faults', () => {
     }
 
     async function injector(until: number): Promise<void> {
-      // Each phase begins with every kind of fault once, in a random order; then random picks.
-      const firsts = faultWeights.map(([fault]) => fault)
+      // Each phase begins with every kind of fault once: a stopped worker first (its checkout then
+      // takes a whole timeout), the others in a random order; then random picks.
+      const firsts: (LoopFault | ServerFault)[] = faultWeights.map(([fault]) => fault).filter((f) => f !== 'stop-worker')
       for (let i = firsts.length - 1; i > 0; i--) {
         const j = random.int(i + 1)
         ;[firsts[i], firsts[j]] = [firsts[j]!, firsts[i]!]
       }
+      firsts.unshift('stop-worker')
       while (Date.now() < until) {
         await sleep(random.between(200, 800))
-        const fault = firsts.shift() ?? pickFault()
+        const forced = firsts.shift()
+        const fault = forced ?? pickFault()
+        // A stop late in the phase would make the phase last a whole checkout timeout longer.
+        if (forced === undefined && fault === 'stop-worker' && Date.now() > until - checkoutTimeout) continue
         if (fault === 'kill-server' || fault === 'takeover') {
           injected.set(fault, (injected.get(fault) ?? 0) + 1)
           await serverFault(fault)
@@ -378,13 +383,10 @@ describe('chaos: steady checkout load under injected faults', () => {
             kind: fault,
             inject: (pid) => {
               if (!signal(pid, 'SIGSTOP')) return
-              stopped.add(pid)
-              const cont = sleep(stopFor).then(() => {
+              stopped.set(pid, setTimeout(() => {
                 signal(pid, 'SIGCONT')
                 stopped.delete(pid)
-              })
-              conts.add(cont)
-              void cont.then(() => conts.delete(cont))
+              }, stopFor))
             },
           }
         } else requests[target] = { kind: fault }
@@ -400,7 +402,12 @@ describe('chaos: steady checkout load under injected faults', () => {
       running = false
       const all = await settle(Promise.all(loops), settleDeadline * 2)
       if (all === 'hung') hung++
-      await Promise.all([...conts])
+      // Every checkout has settled: the stopped workers' calls have timed out. Continue them now.
+      for (const [pid, timer] of stopped) {
+        clearTimeout(timer)
+        signal(pid, 'SIGCONT')
+      }
+      stopped.clear()
       requests.fill(undefined)
       return { ms: Date.now() - began, checkouts: checkouts - before.checkouts, calls: calls - before.calls }
     }
@@ -416,7 +423,6 @@ describe('chaos: steady checkout load under injected faults', () => {
     tracker.scan()
 
     // ---- close everything
-    for (const pid of stopped) signal(pid, 'SIGCONT')
     await client.close()
     await probe.close()
     current.child.kill('SIGTERM')
