@@ -29,13 +29,16 @@ import { cliPath, processesTagged, uniqueTag } from '../support/cli.js'
 import { ProcessTracker, describeFds, heapAfterGc, killAll, openFds, prng, signal } from '../support/faults.js'
 
 /** Timeout of every checkout but the 'timeout' fault's: well above a server's restart on a loaded machine. */
-const checkoutTimeout = 15_000
+const checkoutTimeout = 20_000
 /** A worker is stopped for longer than that, so the call on it times out first. */
 const stopFor = checkoutTimeout + 1_000
 /** The 'timeout' fault: a checkout with this timeout calls a method that takes much longer. */
 const shortTimeout = 400
-/** Longest a checkout may take to settle, whatever happened; past it the promise counts as hung. */
-const settleDeadline = 30_000
+/**
+ * Longest one loop iteration may take to settle, whatever happened (a wait for a worker and a call,
+ * each up to the timeout, and a margin); past it the promise counts as hung.
+ */
+const settleDeadline = 3 * checkoutTimeout
 const loopCount = 16
 const phaseMs = 20_000
 
