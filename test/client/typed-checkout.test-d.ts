@@ -11,7 +11,7 @@ describe('a typed checkout', () => {
     expectTypeOf(c.greet('x')).toEqualTypeOf<Promise<string>>()
     expectTypeOf(c.call('add', 1, 2)).toEqualTypeOf<Promise<number>>()
     expectTypeOf(c.worker).toEqualTypeOf<{ pid: number; id: number }>()
-    expectTypeOf(c.release).toEqualTypeOf<() => void>()
+    expectTypeOf(c.release).toEqualTypeOf<(error?: unknown) => void>()
   })
 
   it('rejects a wrong method name or argument type', async () => {
@@ -42,6 +42,14 @@ describe('a typed checkout', () => {
     const client = new Client({ connect: '/x.sock' })
     const c: Checkout = await client.checkout()
     expectTypeOf(c.anything).toBeAny()
-    expectTypeOf(c.release).toEqualTypeOf<() => void>()
+    expectTypeOf(c.release).toEqualTypeOf<(error?: unknown) => void>()
+  })
+
+  it('run() infers the result type of its callback, and validate() sees a typed checkout', async () => {
+    const client = new Client<typeof typedWorker>({ connect: '/x.sock', validate: async (c) => (await c.add(1, 1)) === 2 })
+    expectTypeOf(client.run((c) => c.add(1, 2))).toEqualTypeOf<Promise<number>>()
+    expectTypeOf(client.run(async (c) => `${await c.greet('x')}!`)).toEqualTypeOf<Promise<string>>()
+    // @ts-expect-error: no such method inside run() either
+    void client.run((c) => c.subtract(1, 2))
   })
 })

@@ -17,6 +17,7 @@ interface Target {
   (): void
   state: CheckoutState
   onEvent: ((name: string, data: unknown) => void) | undefined
+  signal: AbortSignal | undefined
   callOptions: CallOptions | undefined
   /** The first proxy of the checkout, kept reachable by derived ones so leak tracking never fires while they are used. */
   root: object | undefined
@@ -24,7 +25,7 @@ interface Target {
 }
 
 const handler: ProxyHandler<Target> = {
-  apply: (t, _this, args: unknown[]) => t.state.call(null, args, t.onEvent),
+  apply: (t, _this, args: unknown[]) => t.state.call(null, args, t.onEvent, t.signal),
   get: (t, prop) => {
     const state = t.state
     if (typeof prop === 'symbol') {
@@ -34,8 +35,8 @@ const handler: ProxyHandler<Target> = {
       return undefined
     }
     switch (prop) {
-      case 'call': return (method: string, ...args: unknown[]) => state.call(method, args, t.onEvent)
-      case 'release': return () => state.release()
+      case 'call': return (method: unknown, ...args: unknown[]) => state.call(method, args, t.onEvent, t.signal)
+      case 'release': return (error?: unknown) => state.release(error)
       case 'abort': return (reason?: string) => state.abort(reason === undefined ? 'aborted' : String(reason))
       case 'worker': return (t.worker ??= { pid: state.conn.info.pid, id: state.conn.info.id })
       case 'released': return state.released
@@ -43,7 +44,8 @@ const handler: ProxyHandler<Target> = {
     }
     if (notMethods.has(prop)) return undefined
     const onEvent = t.onEvent
-    return (...args: unknown[]) => state.call(prop, args, onEvent)
+    const signal = t.signal
+    return (...args: unknown[]) => state.call(prop, args, onEvent, signal)
   },
   set: () => false,
   has: (_t, prop) => typeof prop === 'string' && !notMethods.has(prop),
@@ -53,6 +55,7 @@ export function createCheckoutProxy<W>(state: CheckoutState, callOptions?: CallO
   const target = function checkout() {} as Target
   target.state = state
   target.onEvent = callOptions?.onEvent
+  target.signal = callOptions?.signal
   target.callOptions = callOptions
   target.worker = undefined
   const proxy = new Proxy(target, handler)

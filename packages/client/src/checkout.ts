@@ -18,9 +18,9 @@ import { CallFlags, MessageType, ProtocolError, type ErrorMessage, type EventMes
 import {
   AbortedError, CancelledError, CheckoutReleasedError, SetupError, TimeoutError, WorkerError,
 } from './errors.js'
-import type { LeakTarget } from './leak-tracking.js'
+import { describeSite, type CheckoutSite, type LeakTarget } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
-import type { CheckoutOutcome } from './retirement.js'
+import type { CheckoutOutcome, RemoveReason } from './retirement.js'
 import { warnOnce } from './warn-once.js'
 import type { Lessee, PooledConnection } from './worker-connection.js'
 
@@ -43,6 +43,12 @@ export interface CheckoutSettings {
   sink: ((record: LogRecord) => void) | undefined
   /** Called once, when the checkout is over (released, and its calls settled or failed). */
   onEnd: (checkout: CheckoutState, outcome: CheckoutOutcome) => void
+  /** Where the checkout was made, when site tracking is on. */
+  site: CheckoutSite | undefined
+  /** Aborting it aborts the checkout. */
+  signal: AbortSignal | undefined
+  /** Warn once when the checkout is held longer than this, ms (Infinity: never). */
+  holdWarning: number
 }
 
 export class CheckoutState implements Lessee, LeakTarget {
@@ -54,15 +60,48 @@ export class CheckoutState implements Lessee, LeakTarget {
   #fatal: Error | undefined
   #epoch: number
   #hadError = false
+  /** The first error the checkout saw or was released with, for the 'release' event. */
+  #error: Error | undefined
+  #retireAs: RemoveReason | undefined
   #released = false
   #ended = false
   #nextId = 1
+  #holdTimer: NodeJS.Timeout | undefined
+  #onSignal: (() => void) | undefined
+  /** When the checkout was granted (performance.now() ms). */
+  readonly grantedAt = performance.now()
 
   /** Takes the lease of `conn` (an idle connection). */
   constructor(conn: PooledConnection, settings: CheckoutSettings) {
     this.conn = conn
     this.#settings = settings
     this.#epoch = conn.lease(this)
+    const signal = settings.signal
+    if (signal !== undefined) {
+      this.#onSignal = () => this.abortBySignal(signal)
+      signal.addEventListener('abort', this.#onSignal, { once: true })
+    }
+    if (settings.holdWarning !== Infinity) {
+      this.#holdTimer = setTimeout(() => this.#warnHeld(), settings.holdWarning)
+      this.#holdTimer.unref()
+    }
+  }
+
+  /** Where the checkout was made, if recorded. */
+  get site(): CheckoutSite | undefined {
+    return this.#settings.site
+  }
+
+  #warnHeld(): void {
+    this.#holdTimer = undefined
+    const where = describeSite(this.#settings.site)
+    process.emitWarning(`a forkd checkout of worker ${this.conn.info.pid} has been held for more than ${formatSeconds(this.#settings.holdWarning)} (holdWarning)` +
+      (where !== undefined ? `; it was made at ${where}` : '; trackCheckoutSites: true would say where it was made') + '. Is it never released?', { code: 'FORKD_WARN_CHECKOUT_HELD' })
+  }
+
+  /** The signal fired: abort the checkout with the signal's reason. */
+  abortBySignal(signal: AbortSignal): void {
+    this.abort(reasonText(signal.reason), signal.reason)
   }
 
   get released(): boolean {
@@ -79,9 +118,15 @@ export class CheckoutState implements Lessee, LeakTarget {
     return `${name ? name + ' ' : ''}-> ${method ?? '()'}`
   }
 
-  call(method: string | null, args: unknown[], onEvent?: (name: string, data: unknown) => void): Promise<unknown> {
+  call(method: unknown, args: unknown[], onEvent?: (name: string, data: unknown) => void, signal?: AbortSignal): Promise<unknown> {
+    if (method !== null && typeof method !== 'string')
+      return Promise.reject(new TypeError(`forkd checkout: a method name must be a string, got ${typeof method === 'number' ? method : typeof method}`))
     if (this.#released) return Promise.reject(new CheckoutReleasedError(this.#label(method)))
     if (this.#fatal !== undefined) return Promise.reject(this.#fatal)
+    if (signal?.aborted === true) {
+      this.abortBySignal(signal)
+      return Promise.reject(this.#fatal)
+    }
     const id = this.#nextId++
     const sink = this.#settings.sink
     const flags = (sink !== undefined ? CallFlags.Logs : 0) | (onEvent !== undefined ? CallFlags.Events : 0)
@@ -91,11 +136,25 @@ export class CheckoutState implements Lessee, LeakTarget {
       // Unencodable arguments: nothing was sent, only this call fails.
       return Promise.reject(error)
     }
-    return new Promise((resolve, reject) => {
+    const promise = new Promise((resolve, reject) => {
       const now = sink === undefined ? 0 : performance.now()
       this.#inflight.push({ id, method, resolve, reject, onEvent, madeAt: now, headAt: now })
       if (this.#inflight.length - this.#head === 1) this.#startTimer()
     })
+    if (signal !== undefined) {
+      // Aborting the signal while this call is outstanding aborts the checkout.
+      let settled = false
+      const onAbort = () => {
+        if (!settled) this.abortBySignal(signal)
+      }
+      signal.addEventListener('abort', onAbort, { once: true })
+      const done = () => {
+        settled = true
+        signal.removeEventListener('abort', onAbort)
+      }
+      promise.then(done, done)
+    }
+    return promise
   }
 
   /**
@@ -143,6 +202,7 @@ export class CheckoutState implements Lessee, LeakTarget {
       }
       const error = new WorkerError(this.#label(call.method), message[2])
       this.#hadError = true
+      this.#error ??= error
       call.reject(error)
       this.#cancelQueued(error)
     }
@@ -235,6 +295,7 @@ export class CheckoutState implements Lessee, LeakTarget {
   #fail(error: Error, unsent: number): void {
     if (this.#fatal !== undefined) return
     this.#fatal = error
+    this.#error ??= error
     this.#stopTimer()
     const firstUnsent = Math.max(this.#head, this.#inflight.length - unsent)
     for (let i = this.#head; i < this.#inflight.length; i++) {
@@ -247,16 +308,28 @@ export class CheckoutState implements Lessee, LeakTarget {
     if (this.#released) this.#end()
   }
 
-  abort(reason: string): void {
+  abort(reason: string, cause?: unknown): void {
     if (this.#released) return
-    this.#failAndDiscard(new AbortedError(reason))
+    this.#failAndDiscard(new AbortedError(reason, { cause }))
   }
 
-  /** Marks the checkout released; the worker goes back once the calls in flight have settled. */
-  release(): void {
+  /**
+   * Marks the checkout released; the worker goes back once the calls in flight have settled.
+   * Given an error, the checkout counts as failed (refork after error applies).
+   */
+  release(error?: unknown): void {
     if (this.#released) return
+    if (error !== undefined && error !== null && error !== false) {
+      this.#hadError = true
+      this.#error ??= error instanceof Error ? error : new Error(String(error))
+    }
     this.#released = true
     if (this.#fatal !== undefined || this.#head === this.#inflight.length) this.#end()
+  }
+
+  /** The pool's own verdict on the worker, applied when the checkout ends (a failed validation). */
+  retireAs(reason: RemoveReason): void {
+    this.#retireAs = reason
   }
 
   /** The proxy was garbage-collected without release. */
@@ -275,7 +348,9 @@ export class CheckoutState implements Lessee, LeakTarget {
     if (this.#ended) return
     this.#ended = true
     this.#stopTimer()
-    this.#settings.onEnd(this, { hadError: this.#hadError })
+    if (this.#holdTimer !== undefined) clearTimeout(this.#holdTimer)
+    if (this.#onSignal !== undefined) this.#settings.signal!.removeEventListener('abort', this.#onSignal)
+    this.#settings.onEnd(this, { hadError: this.#hadError, error: this.#error, retireAs: this.#retireAs })
     const sink = this.#settings.sink
     if (sink !== undefined) {
       // After the caller's handlers for the last call have run (they are microtasks).
@@ -289,6 +364,12 @@ export class CheckoutState implements Lessee, LeakTarget {
       })
     }
   }
+}
+
+/** The text of an abort reason: an Error's message, or the value as a string. */
+export function reasonText(reason: unknown): string {
+  if (reason instanceof Error) return reason.message
+  return reason === undefined ? 'aborted' : String(reason)
 }
 
 /** `1 second`, `2.5 seconds`. */

@@ -25,6 +25,8 @@ export interface OpenerOptions {
   connectTimeout: number
   retry: BackoffRange
   codec: Codec
+  /** Idle connections do not keep the process alive (the client's allowExitOnIdle). */
+  allowExitOnIdle: boolean
   /** Called when a backoff ends, so the pool can try again. */
   onRetry: () => void
   /** Makes a connection; tests pass a fake. Default: a real WorkerConnection. */
@@ -50,6 +52,8 @@ class EndpointState {
   readonly endpoint: Endpoint
   readonly name: string
   failures = 0
+  /** When the current run of failures began (performance.now() ms). */
+  failingSince = 0
   lastError: Error | undefined
   retryAt = 0
   /** Attempts in flight that have not stalled. */
@@ -82,6 +86,12 @@ export class ConnectionOpener {
     return this.#endpoint.failures
   }
 
+  /** For how long attempts have been failing without a success in between, ms (0 when not). */
+  get failingFor(): number {
+    const e = this.#endpoint
+    return e.failures === 0 ? 0 : performance.now() - e.failingSince
+  }
+
   /** The most recent reason an attempt failed, while the endpoint keeps failing. */
   get lastError(): Error | undefined {
     return this.#endpoint.lastError
@@ -109,6 +119,7 @@ export class ConnectionOpener {
         maxPayload: this.#options.maxPayload,
         connectTimeout: this.#options.connectTimeout,
         stallAfter: this.#stallAfter,
+        allowExitOnIdle: this.#options.allowExitOnIdle,
         codec: this.#options.codec,
         listener,
       })
@@ -136,6 +147,7 @@ export class ConnectionOpener {
     const e = this.#endpoint
     e.live.delete(conn)
     e.lastError = error
+    if (e.failures === 0) e.failingSince = conn.startedAt
     e.failures++
     if (this.#closed || this.#retryTimer !== undefined) return
     const delay = backoffDelay(e.failures, this.#options.retry)

@@ -113,8 +113,8 @@ export class CancelledError extends ForkdError {
 export class ClientClosedError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_CLIENT_CLOSED'
   static override readonly defaultMessage: string = 'forkd client: the client is closed'
-  constructor(name = '') {
-    super(`${name || 'forkd client'}: the client is closed`)
+  constructor(name = '', options?: ForkdErrorOptions) {
+    super(`${name || 'forkd client'}: the client is closed`, options)
   }
 }
 
@@ -152,4 +152,14 @@ export class VersionMismatchError extends ConnectError {
 export class ServerAtCapacityError extends ConnectError {
   static override readonly code: string = 'FORKD_ERR_SERVER_AT_CAPACITY'
   static override readonly defaultMessage: string = 'server at capacity'
+}
+
+/**
+ * The checkout's AbortSignal fired while it waited for a worker, or had fired before `checkout()`
+ * was called. Its `name` is 'AbortError', as for every operation Node aborts; `cause` is the
+ * signal's reason. (A signal that fires while a call runs aborts the checkout: AbortedError.)
+ */
+export class AbortError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_ABORT'
+  static override readonly defaultMessage: string = 'the checkout was aborted while it waited for a worker'
 }

@@ -31,6 +31,15 @@ export class Fifo<T> implements WaitQueue<T> {
     return node
   }
 
+  unshift(value: T, _priority = 0): FifoNode<T> {
+    const node: FifoNode<T> = { value, prev: null, next: this.#head, linked: true }
+    if (this.#head === null) this.#tail = node
+    else this.#head.prev = node
+    this.#head = node
+    this.#length++
+    return node
+  }
+
   shift(): T | undefined {
     const node = this.#head
     if (node === null) return undefined

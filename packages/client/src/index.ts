@@ -1,5 +1,7 @@
 export { Client } from './client.js'
-export type { ClientOptions, ConnectTarget } from './options.js'
+export type { ClientOptions, ConnectTarget, NormalizedClientOptions } from './options.js'
+export type { ClientEvents } from './client.js'
+export type { WorkerInfo } from './pool-events.js'
 export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName } from './remote-types.js'
 export type { PoolStats, RetireReason } from './pool.js'
 export type { RemoveReason } from './retirement.js'
@@ -7,6 +9,6 @@ export type { EndpointStats } from './connection-opener.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'

@@ -63,6 +63,14 @@ export function captureSite(track: boolean, below: Function): CheckoutSite | und
   return site
 }
 
+/** `file:///app/main.js:12:7`: the first frame of a recorded site, for messages. */
+export function describeSite(site: CheckoutSite | undefined): string | undefined {
+  const frame = site?.stack?.split('\n')[1]?.trim()
+  if (frame === undefined) return undefined
+  const inParens = /\((.*)\)$/.exec(frame)
+  return inParens !== null ? inParens[1] : frame.replace(/^at /, '')
+}
+
 /** Watches `proxy`: if it is collected before `target` is released, the leak is handled. */
 export function trackLeak(proxy: object, target: LeakTarget, site: CheckoutSite | undefined): void {
   registry.register(proxy, { target, site }, target)

@@ -1,18 +1,21 @@
 /** Client options: defaults in one object, validated in one place. */
 import { EndpointSyntaxError, Limits, parseEndpoint, type Endpoint, type EndpointInput } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
+import { toSinkFunction, type LogRecord, type LogSink } from './log-sink.js'
+import type { Checkout } from './remote-types.js'
 
 /** Where the server listens: an absolute Unix socket path, `'host:port'`, or `{ host, port }`. */
 export type ConnectTarget = EndpointInput
 
-export interface ClientOptions {
+/** Options of `new Client(options)`. Only `connect` is required. */
+export interface ClientOptions<W = unknown> {
   /** Where the server listens: an absolute Unix socket path, `'host:port'` (as `forkd serve --listen` takes it), or `{ host, port }`. */
   connect: ConnectTarget
   /** Shown in error messages as `NAME -> method`. */
   name?: string
   /** Workers connected at start and kept connected ("hot standby"). Capped at maxWorkers. Default 2. */
   minWorkers?: number
-  /** Most workers at once; more checkouts wait in a FIFO. Default 20. */
+  /** Most workers at once; more checkouts wait, by priority then first come, first served. Default 20. */
   maxWorkers?: number
   /** Per-request timeout in ms (waiting for a worker, then each call). `Infinity` for none. Default 30 000. */
   timeout?: number
@@ -20,7 +23,11 @@ export interface ClientOptions {
   maxCheckouts?: number
   /** Destroy a worker whose checkout saw an error, instead of returning it to the pool. Default true. */
   reforkAfterError?: boolean
-  /** Most checkouts waiting for a worker; past it `checkout()` rejects with QueueFullError. Default 100 000. */
+  /**
+   * Most checkouts waiting for a worker; past it `checkout()` rejects with QueueFullError. Only
+   * checkouts that have to wait count: with 0, a checkout is served when a worker is idle and
+   * refused otherwise. Default 100 000.
+   */
   maxPendingCheckouts?: number
   /** Largest frame accepted from a worker, in bytes. Default 64 MiB. */
   maxPayload?: number
@@ -41,9 +48,49 @@ export interface ClientOptions {
    * leak turns it on and the second names the place.
    */
   trackCheckoutSites?: boolean
+  /** Connect `minWorkers` at construction. With false nothing connects until the first `checkout()` or `ready()`. Default true. */
+  autostart?: boolean
+  /**
+   * When nothing is checked out or waiting, the client's sockets and timers do not keep the
+   * process alive: a script that forgets `close()` can still exit. Default false.
+   */
+  allowExitOnIdle?: boolean
+  /**
+   * Runs on a worker before it is handed out (may be async). `false` or a throw retires that
+   * worker (`'remove'` reason `'validate'`) and another is tried, within the checkout's timeout.
+   */
+  validate?: (checkout: Checkout<W>) => boolean | Promise<boolean>
+  /** A failed connection attempt rejects the oldest waiting checkout at once with its error, instead of retrying. Default false. */
+  propagateConnectError?: boolean
+  /** Warn once (FORKD_WARN_CHECKOUT_HELD) when a checkout is held longer than this, ms, saying where it was made. Default Infinity (off). */
+  holdWarning?: number
+  /** Where the client's own records go (retirements, connection failures, warnings): a function or a pino-style logger. */
+  log?: LogSink
 }
 
-export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect'>> & { connect: Endpoint }
+/** Options after defaults and checks. */
+export interface NormalizedClientOptions {
+  connect: Endpoint
+  name: string
+  minWorkers: number
+  maxWorkers: number
+  timeout: number
+  maxCheckouts: number
+  reforkAfterError: boolean
+  maxPendingCheckouts: number
+  maxPayload: number
+  connectRetryMin: number
+  connectRetryMax: number
+  connectTimeout: number
+  trackCheckoutSites: boolean
+  autostart: boolean
+  allowExitOnIdle: boolean
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  validate: ((checkout: Checkout<any>) => boolean | Promise<boolean>) | undefined
+  propagateConnectError: boolean
+  holdWarning: number
+  log: ((record: LogRecord) => void) | undefined
+}
 
 const defaults = {
   name: '',
@@ -57,9 +104,16 @@ const defaults = {
   connectRetryMin: 10,
   connectRetryMax: 500,
   connectTimeout: 10_000,
+  autostart: true,
+  allowExitOnIdle: false,
+  propagateConnectError: false,
+  holdWarning: Infinity,
   // read at construction (see normalizeClientOptions), so that NODE_ENV set at run time counts
   trackCheckoutSites: true,
-} satisfies Required<Omit<ClientOptions, 'connect'>>
+}
+
+/** Options with no default value. */
+const optional = ['validate', 'log']
 
 const checks: OptionChecks = optionChecks('forkd Client')
 const fail: OptionChecks['fail'] = checks.fail
@@ -69,7 +123,8 @@ export function checkTimeout(option: string, value: unknown): void {
   checks.ms(option, value, true)
 }
 
-export function normalizeClientOptions(options: ClientOptions): NormalizedClientOptions {
+/** Validates client options and fills in defaults; throws TypeError naming the option, the rule and the value. */
+export function normalizeClientOptions(options: ClientOptions<never>): NormalizedClientOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describeValue(options)}`)
   let connect: Endpoint
   try {
@@ -79,8 +134,12 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
     throw new TypeError(`forkd Client: option "connect" ${error.message}`)
   }
   for (const key of Object.keys(options))
-    if (key !== 'connect' && !(key in defaults)) fail(key, `one of the known options (${Object.keys(defaults).join(', ')})`, key)
-  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', ...stripUndefined(options), connect } as NormalizedClientOptions
+    if (key !== 'connect' && !(key in defaults) && !optional.includes(key)) {
+      const hint = suggest(key)
+      throw new TypeError(`forkd Client: option "${key}" must be one of the known options (${knownOptions.join(', ')}), got ${JSON.stringify(key)}${hint !== undefined ? `; did you mean "${hint}"?` : ''}`)
+    }
+  const given = stripUndefined(options as unknown as Record<string, unknown>)
+  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', validate: undefined, ...given, connect, log: undefined } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checks.count('minWorkers', o.minWorkers, 0, false)
   checks.count('maxWorkers', o.maxWorkers, 1, false)
@@ -92,10 +151,29 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
   checks.count('connectRetryMin', o.connectRetryMin, 1, false)
   checks.count('connectRetryMax', o.connectRetryMax, o.connectRetryMin, false)
   checks.ms('connectTimeout', o.connectTimeout, true)
-  if (typeof o.trackCheckoutSites !== 'boolean') fail('trackCheckoutSites', 'a boolean', o.trackCheckoutSites)
+  for (const flag of ['trackCheckoutSites', 'autostart', 'allowExitOnIdle', 'propagateConnectError'] as const)
+    if (typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
+  if (o.validate !== undefined && typeof o.validate !== 'function') fail('validate', 'a function', o.validate)
+  checks.ms('holdWarning', o.holdWarning, true)
+  if (given.log !== undefined) {
+    try {
+      o.log = toSinkFunction(given.log as LogSink)
+    } catch {
+      fail('log', 'a function or a logger with debug/info/warn/error', given.log)
+    }
+  }
   // AnyEvent::Task caps min_workers at max_workers rather than refusing the combination.
   o.minWorkers = Math.min(o.minWorkers, o.maxWorkers)
   return o
+}
+
+const knownOptions = ['connect', ...Object.keys(defaults), ...optional]
+
+/** The known option an unknown key most likely meant (`max_workers`, `maxworker`), if any. */
+function suggest(key: string): string | undefined {
+  const plain = (k: string) => k.toLowerCase().replace(/[_-]/g, '')
+  const lower = plain(key)
+  return knownOptions.find((k) => plain(k) === lower || plain(k) === lower + 's' || plain(k) + 's' === lower)
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {

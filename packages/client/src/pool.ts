@@ -4,45 +4,59 @@
  * every change and is the only place that hands workers to waiting checkouts or opens connections.
  *
  * Policies it consults, each its own module:
- * - the waiting queue (wait-queue.ts): which waiting checkout is served next;
+ * - the waiting queue (priority-queue.ts): which waiting checkout is served next;
  * - the retirement rules (retirement.ts): whether a worker goes back to the pool or is closed;
  * - the connection opener (connection-opener.ts): how many connections may be opened now, and where.
  *
  * ```
- *  checkout() ──► queue ──#dispatch──► grant: idle connection ─lease─► CheckoutState ─► proxy
- *                   ▲                         ▲                             │ ended
- *                   │                   opener.open()                       ▼
- *                   └──── timeout/close ─  (connecting)     rules: giveBack ─or─ close(reason)
+ *  acquire() ──► queue ──#dispatch──► grant: idle connection ─lease─► CheckoutState ─► proxy
+ *                  ▲                        ▲                    (validate?)    │ ended
+ *                  │                  opener.open()                             ▼
+ *                  └─ timeout/abort/close  (connecting)    rules: giveBack ─or─ close(reason)
  * ```
+ *
+ * A waiter's life: waiting (in the queue) → validating (holding a worker, when `validate` is set)
+ * → settled (granted, or rejected by its timeout, its signal, or close).
  */
-import { Codec } from '@forkd/protocol'
+import { Codec, describeEndpoint } from '@forkd/protocol'
 import { reentrantStep } from '@forkd/protocol/internal'
 import { createCheckoutProxy } from './checkout-proxy.js'
-import { CheckoutState } from './checkout.js'
+import { CheckoutState, formatSeconds, reasonText } from './checkout.js'
 import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
-import { ClientClosedError } from './errors.js'
-import { Fifo } from './fifo.js'
-import { trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
+import { AbortError, ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
+import { describeSite, trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
 import type { NormalizedClientOptions } from './options.js'
+import type { PoolObserver } from './pool-events.js'
+import { PriorityQueue } from './priority-queue.js'
 import type { Checkout } from './remote-types.js'
 import {
   maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
   type CheckoutOutcome, type RemoveReason, type RetirementRule,
 } from './retirement.js'
 import type { QueueHandle, WaitQueue } from './wait-queue.js'
-import { warnOnce } from './warn-once.js'
 import type { ConnectionListener, ConnectionNotice, ConnectionOptions, ConnectionState, PooledConnection } from './worker-connection.js'
 
-/** A checkout waiting for a worker: plain data the pool resolves. */
-export interface Waiter {
-  /** Per-call timeout of the checkout once granted, ms. */
+/** What a checkout asks for. */
+export interface CheckoutRequest {
+  /** The wait for a worker, then each call, ms (Infinity for none). */
   readonly timeout: number
   readonly sink: ((record: LogRecord) => void) | undefined
   readonly site: CheckoutSite | undefined
   readonly priority: number
+  readonly signal: AbortSignal | undefined
+}
+
+/** A checkout waiting for a worker: data the pool owns and settles. */
+interface Waiter {
+  readonly request: CheckoutRequest
+  readonly since: number
   resolve(checkout: Checkout<unknown>): void
   reject(error: Error): void
+  state: 'waiting' | 'validating' | 'settled'
+  handle: QueueHandle | undefined
+  timer: NodeJS.Timeout | undefined
+  onAbort: (() => void) | undefined
 }
 
 /** Reasons counted in `stats().retired`: every removal of a connection that had said hello. */
@@ -64,33 +78,49 @@ export interface PoolStats {
   retired: Record<RetireReason, number>
   /** Failed connection attempts since the last success. */
   connectFailures: number
+  /** Whether the client is paused (`pause()`): no checkout is granted. */
+  paused: boolean
   /** One row per endpoint. */
   endpoints: EndpointStats[]
 }
 
 export class Pool implements ConnectionListener {
   readonly #options: NormalizedClientOptions
+  readonly #observer: PoolObserver
   readonly #codec = new Codec()
   /** Idle workers as a stack: the most recently used is reused first, while its caches are warm. */
   readonly #idle: PooledConnection[] = []
   readonly #busy = new Set<PooledConnection>()
   readonly #connecting = new Set<PooledConnection>()
   readonly #releasing = new Set<PooledConnection>()
-  readonly #queue: WaitQueue<Waiter> = new Fifo<Waiter>()
-  readonly #handles = new WeakMap<Waiter, QueueHandle>()
+  readonly #queue: WaitQueue<Waiter> = new PriorityQueue<Waiter>()
+  readonly #leases = new Map<PooledConnection, CheckoutState>()
+  /** Checkouts being validated: not yet the user's, so their end is no 'release'. */
+  readonly #validating = new WeakSet<CheckoutState>()
   readonly #rules: readonly RetirementRule[]
   readonly #opener: ConnectionOpener
+  #started: boolean
+  #paused = false
   #closed = false
   #checkouts = 0
+  #warnedConnectFailing = false
   readonly #retired: Record<RetireReason, number> = {
-    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0,
+    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0, validate: 0,
   }
   readonly #allClosed = new Set<Promise<void>>()
+  /** ready() callers waiting for minWorkers idle workers. */
+  #readyWaiters: { resolve(): void; reject(error: Error): void }[] = []
+  /** idle() callers waiting for nothing to be checked out or waiting. */
+  #quietWaiters: (() => void)[] = []
+  /** With allowExitOnIdle: a ref'd handle that keeps the process alive while checkouts wait. */
+  #waitKeepAlive: NodeJS.Timeout | undefined
   readonly #onCheckoutEnd = (checkout: CheckoutState, outcome: CheckoutOutcome) => this.#checkin(checkout, outcome)
 
   /** `connect` replaces real connections with fakes in the pool's unit tests. */
-  constructor(options: NormalizedClientOptions, connect?: (options: ConnectionOptions) => PooledConnection) {
+  constructor(options: NormalizedClientOptions, observer: PoolObserver, connect?: (options: ConnectionOptions) => PooledConnection) {
     this.#options = options
+    this.#observer = observer
+    this.#started = options.autostart
     const rules: RetirementRule[] = [serverRequest]
     if (options.reforkAfterError) rules.push(reforkAfterError)
     if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
@@ -101,6 +131,7 @@ export class Pool implements ConnectionListener {
       connectTimeout: options.connectTimeout,
       retry: { min: options.connectRetryMin, max: options.connectRetryMax },
       codec: this.#codec,
+      allowExitOnIdle: options.allowExitOnIdle,
       onRetry: () => this.#dispatch(),
       ...(connect !== undefined ? { connect } : {}),
     })
@@ -116,10 +147,6 @@ export class Pool implements ConnectionListener {
     return this.#opener.lastError
   }
 
-  get pendingCount(): number {
-    return this.#queue.length
-  }
-
   stats(): PoolStats {
     return {
       workers: this.#total,
@@ -131,45 +158,145 @@ export class Pool implements ConnectionListener {
       checkouts: this.#checkouts,
       retired: { ...this.#retired },
       connectFailures: this.#opener.failures,
+      paused: this.#paused,
       endpoints: this.#opener.stats(),
     }
   }
 
   /**
-   * Asks for a worker. Returns true when `waiter` was granted one at once (it has been resolved);
-   * otherwise it waits in the queue until granted, withdrawn or the pool closes.
+   * Asks for a worker: resolves with a checkout, or rejects with QueueFullError, TimeoutError,
+   * AbortError or ClientClosedError. A worker idle now is granted at once, with no timer.
    */
-  request(waiter: Waiter): boolean {
-    if (this.#closed) {
-      waiter.reject(new ClientClosedError(this.#options.name))
-      return true
+  acquire(request: CheckoutRequest): Promise<Checkout<unknown>> {
+    let resolve!: (checkout: Checkout<unknown>) => void
+    let reject!: (error: Error) => void
+    const promise = new Promise<Checkout<unknown>>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    const waiter: Waiter = { request, since: performance.now(), resolve, reject, state: 'waiting', handle: undefined, timer: undefined, onAbort: undefined }
+    const refusal = this.#refusal(request)
+    if (refusal !== undefined) {
+      this.#settle(waiter, refusal)
+      return promise
     }
-    if (this.#queue.length === 0 && this.#idle.length > 0) {
+    if (!this.#started) this.start()
+    if (!this.#paused && this.#queue.length === 0 && this.#idle.length > 0) {
       this.#grant(this.#idle[this.#idle.length - 1]!, waiter)
       this.#dispatch()
-      return true
+      return promise
     }
-    this.#handles.set(waiter, this.#queue.push(waiter, waiter.priority))
+    waiter.handle = this.#queue.push(waiter, request.priority)
+    if (request.timeout !== Infinity) waiter.timer = setTimeout(() => this.#settle(waiter, this.#waitTimedOut(waiter)), request.timeout)
+    if (request.signal !== undefined) {
+      const signal = request.signal
+      waiter.onAbort = () => this.#settle(waiter, new AbortError(`checkout aborted while waiting for a worker: ${reasonText(signal.reason)}`, { cause: signal.reason }))
+      signal.addEventListener('abort', waiter.onAbort, { once: true })
+    }
     this.#dispatch()
-    return !this.#handles.get(waiter)!.linked
+    return promise
   }
 
-  /** Takes a waiting checkout out of the queue (its timeout passed); O(1). */
-  withdraw(waiter: Waiter): void {
-    const handle = this.#handles.get(waiter)
-    if (handle !== undefined) this.#queue.remove(handle)
+  /** Why a checkout cannot even wait, if it cannot. */
+  #refusal(request: CheckoutRequest): Error | undefined {
+    if (this.#closed) return new ClientClosedError(this.#options.name)
+    if (request.signal?.aborted === true)
+      return new AbortError(`checkout aborted before it was made: ${reasonText(request.signal.reason)}`, { cause: request.signal.reason })
+    const mustWait = this.#paused || this.#queue.length > 0 || this.#idle.length === 0
+    if (mustWait && this.#queue.length >= this.#options.maxPendingCheckouts)
+      return new QueueFullError(this.#options.name, this.#options.maxPendingCheckouts)
+    return undefined
+  }
+
+  /** Ends a waiter's wait with `error` (its timeout, its signal, close); harmless once settled. */
+  #settle(waiter: Waiter, error: Error): void {
+    if (waiter.state === 'settled') return
+    const wasWaiting = waiter.state === 'waiting'
+    this.#endWait(waiter)
+    waiter.reject(error)
+    this.#observer.acquireError(error)
+    if (wasWaiting) this.#dispatch()
+  }
+
+  #endWait(waiter: Waiter): void {
+    waiter.state = 'settled'
+    if (waiter.handle !== undefined) this.#queue.remove(waiter.handle)
+    if (waiter.timer !== undefined) clearTimeout(waiter.timer)
+    if (waiter.onAbort !== undefined) waiter.request.signal!.removeEventListener('abort', waiter.onAbort)
+  }
+
+  #waitTimedOut(waiter: Waiter): TimeoutError {
+    const name = this.#options.name
+    const timeout = waiter.request.timeout
+    const cause = this.#opener.lastError
+    let why: string
+    if (cause !== undefined) {
+      why = `waiting for the server (${cause.message})`
+    } else if (this.#paused) {
+      why = 'waiting for a worker: the client is paused (pause())'
+    } else if (this.#busy.size >= this.#options.maxWorkers) {
+      let oldest: CheckoutState | undefined
+      for (const lease of this.#leases.values()) if (oldest === undefined || lease.grantedAt < oldest.grantedAt) oldest = lease
+      const held = oldest === undefined ? '' : ` (the oldest for ${((performance.now() - oldest.grantedAt) / 1000).toFixed(1)} s` +
+        `${describeSite(oldest.site) !== undefined ? `, made at ${describeSite(oldest.site)}` : ''})`
+      why = `waiting for a worker: all ${this.#busy.size} workers are checked out${held} (maxWorkers ${this.#options.maxWorkers}); is a checkout never released?`
+    } else {
+      why = 'waiting for a worker'
+    }
+    return new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${formatSeconds(timeout)} ${why}`, timeout, { cause })
   }
 
   #grant(conn: PooledConnection, waiter: Waiter): void {
-    this.#checkouts++
+    const request = waiter.request
     const checkout = new CheckoutState(conn, {
       clientName: this.#options.name,
-      timeout: waiter.timeout,
-      sink: waiter.sink,
+      timeout: request.timeout,
+      sink: request.sink,
+      site: request.site,
+      signal: request.signal,
+      holdWarning: this.#options.holdWarning,
       onEnd: this.#onCheckoutEnd,
     })
+    this.#leases.set(conn, checkout)
     const proxy = createCheckoutProxy(checkout)
-    trackLeak(proxy, checkout, waiter.site)
+    trackLeak(proxy, checkout, request.site)
+    const validate = this.#options.validate
+    if (validate === undefined) {
+      this.#deliver(waiter, proxy, conn)
+      return
+    }
+    if (waiter.handle !== undefined) this.#queue.remove(waiter.handle)
+    waiter.handle = undefined
+    waiter.state = 'validating'
+    this.#validating.add(checkout)
+    void (async () => validate(proxy))().then(
+      (ok) => this.#validated(waiter, proxy, checkout, ok === false ? new Error('validate returned false') : undefined),
+      (error: unknown) => this.#validated(waiter, proxy, checkout, error instanceof Error ? error : new Error(String(error))),
+    )
+  }
+
+  #validated(waiter: Waiter, proxy: Checkout<unknown>, checkout: CheckoutState, failure: Error | undefined): void {
+    if (failure === undefined && checkout.fatal === undefined && waiter.state === 'validating') {
+      this.#validating.delete(checkout)
+      this.#deliver(waiter, proxy, checkout.conn)
+      return
+    }
+    // A worker that failed validation is retired; one that passed after its checkout gave up waits
+    // in the pool for the next.
+    if (failure !== undefined || checkout.fatal !== undefined) checkout.retireAs('validate')
+    checkout.release()
+    if (waiter.state === 'validating') {
+      waiter.state = 'waiting'
+      waiter.handle = this.#queue.unshift(waiter, waiter.request.priority)
+      this.#dispatch()
+    }
+  }
+
+  #deliver(waiter: Waiter, proxy: Checkout<unknown>, conn: PooledConnection): void {
+    this.#endWait(waiter)
+    this.#checkouts++
+    if (this.#options.allowExitOnIdle) this.#updateKeepAlive()
+    this.#observer.acquire(conn, performance.now() - waiter.since)
     waiter.resolve(proxy)
   }
 
@@ -177,8 +304,10 @@ export class Pool implements ConnectionListener {
   #checkin(checkout: CheckoutState, outcome: CheckoutOutcome): void {
     untrackLeak(checkout)
     const conn = checkout.conn
+    this.#leases.delete(conn)
+    if (!this.#validating.has(checkout)) this.#observer.release(conn, outcome.error)
     if (conn.state !== 'busy') return
-    const reason = this.#closed ? 'clientClosed' : reasonOnRelease(this.#rules, conn, outcome)
+    const reason = this.#closed ? 'clientClosed' : outcome.retireAs ?? reasonOnRelease(this.#rules, conn, outcome)
     if (reason !== undefined) conn.close(reason)
     else conn.giveBack(checkout.epoch)
   }
@@ -189,7 +318,11 @@ export class Pool implements ConnectionListener {
     this.#collection(from).delete(conn)
     if (to === 'closed') this.#onClosed(conn, from)
     else this.#collection(to).add(conn)
-    if (from === 'connecting' && to === 'idle') this.#opener.succeeded(conn)
+    if (from === 'connecting' && to === 'idle') {
+      this.#opener.succeeded(conn)
+      this.#warnedConnectFailing = false
+      this.#observer.connect(conn)
+    }
     if (to === 'idle') {
       const reason = reasonWhenIdle(this.#rules, conn)
       if (reason !== undefined) {
@@ -212,16 +345,35 @@ export class Pool implements ConnectionListener {
   #onClosed(conn: PooledConnection, from: ConnectionState): void {
     const reason = conn.closeReason!
     if (from === 'connecting') {
-      if (reason === 'connectFailed') this.#opener.failed(conn, conn.closeError!)
+      if (reason === 'connectFailed') this.#attemptFailed(conn, conn.closeError!)
       else this.#opener.stalled(conn)
     } else if (reason !== 'connectFailed') {
       this.#retired[reason]++
+      this.#observer.remove(conn, reason)
+      if (reason === 'checkoutDoneFailed')
+        this.#observer.warn(`forkd ${conn.closeError?.message ?? 'worker: checkoutDone failed'}; the worker was retired`, 'FORKD_WARN_CHECKOUT_DONE')
     }
-    if (reason === 'checkoutDoneFailed')
-      warnOnce('checkout-done', `forkd ${conn.closeError?.message ?? 'worker: checkoutDone failed'}; the worker was retired`)
     const closing = conn.closed()
     this.#allClosed.add(closing)
     void closing.then(() => this.#allClosed.delete(closing))
+  }
+
+  #attemptFailed(conn: PooledConnection, error: Error): void {
+    this.#opener.failed(conn, error)
+    this.#observer.connectError(error, describeEndpoint(conn.endpoint))
+    if (this.#options.propagateConnectError) {
+      const oldest = this.#queue.shift()
+      if (oldest !== undefined) {
+        oldest.handle = undefined
+        this.#settle(oldest, error)
+      }
+    }
+    const failingFor = this.#opener.failingFor
+    if (!this.#warnedConnectFailing && this.#queue.length > 0 && failingFor >= this.#options.connectTimeout) {
+      this.#warnedConnectFailing = true
+      this.#observer.warn(`forkd client${this.#options.name ? ` ${this.#options.name}` : ''}: checkouts are waiting and connection attempts to ` +
+        `${describeEndpoint(conn.endpoint)} have failed for ${formatSeconds(Math.round(failingFor))}: ${error.message}`, 'FORKD_WARN_CONNECT_FAILING')
+    }
   }
 
   #collection(state: ConnectionState): { add(conn: PooledConnection): void; delete(conn: PooledConnection): void } {
@@ -245,16 +397,68 @@ export class Pool implements ConnectionListener {
 
   readonly #dispatch = reentrantStep(() => {
     if (this.#closed) return
-    while (this.#queue.length > 0 && this.#idle.length > 0) this.#grant(this.#idle[this.#idle.length - 1]!, this.#queue.shift()!)
+    if (!this.#paused) while (this.#queue.length > 0 && this.#idle.length > 0) this.#grant(this.#idle[this.#idle.length - 1]!, this.#queue.shift()!)
     this.#opener.keepProcessAlive(this.#queue.length > 0)
-    this.#grow()
+    if (this.#options.allowExitOnIdle) this.#updateKeepAlive()
+    if (this.#started) this.#grow()
+    this.#notifyWaiters()
   })
 
   #grow(): void {
     const capacity = this.#options.maxWorkers - this.#total
     const onTheWay = this.#opener.liveAttempts + this.#releasing.size
-    const wanted = Math.max(this.#queue.length - onTheWay, this.#options.minWorkers - this.#total)
+    const forQueue = this.#paused ? 0 : this.#queue.length - onTheWay
+    const wanted = Math.max(forQueue, this.#options.minWorkers - this.#total)
     for (const conn of this.#opener.open(Math.min(capacity, wanted), this)) this.#connecting.add(conn)
+  }
+
+  #notifyWaiters(): void {
+    if (this.#readyWaiters.length > 0 && this.#idle.length >= this.#options.minWorkers)
+      for (const w of this.#readyWaiters.splice(0)) w.resolve()
+    if (this.#quietWaiters.length > 0 && this.#queue.length === 0 && this.#leases.size === 0)
+      for (const w of this.#quietWaiters.splice(0)) w()
+  }
+
+  /** With allowExitOnIdle, idle sockets never keep the process alive; leased ones and waiting checkouts do. */
+  #updateKeepAlive(): void {
+    if (this.#queue.length > 0) {
+      this.#waitKeepAlive ??= setInterval(() => {}, 2 ** 30)
+    } else if (this.#waitKeepAlive !== undefined) {
+      clearInterval(this.#waitKeepAlive)
+      this.#waitKeepAlive = undefined
+    }
+  }
+
+  /** Starts connecting (autostart: false). */
+  start(): void {
+    if (this.#started || this.#closed) return
+    this.#started = true
+    this.#dispatch()
+  }
+
+  /** Stops granting workers; waiting checkouts stay queued, their timeouts running. */
+  pause(): void {
+    this.#paused = true
+  }
+
+  resume(): void {
+    if (!this.#paused) return
+    this.#paused = false
+    this.#dispatch()
+  }
+
+  /** Resolves once `minWorkers` workers are connected and idle. */
+  ready(): Promise<void> {
+    if (this.#closed) return Promise.reject(new ClientClosedError(this.#options.name))
+    this.start()
+    if (this.#idle.length >= this.#options.minWorkers) return Promise.resolve()
+    return new Promise((resolve, reject) => this.#readyWaiters.push({ resolve, reject }))
+  }
+
+  /** Resolves once nothing is checked out and nothing waits. */
+  quiet(): Promise<void> {
+    if (this.#queue.length === 0 && this.#leases.size === 0) return Promise.resolve()
+    return new Promise((resolve) => this.#quietWaiters.push(resolve))
   }
 
   /** Closes every connection and fails every waiter with ClientClosedError. */
@@ -262,9 +466,16 @@ export class Pool implements ConnectionListener {
     if (!this.#closed) {
       this.#closed = true
       this.#opener.close()
+      if (this.#waitKeepAlive !== undefined) clearInterval(this.#waitKeepAlive)
       const error = new ClientClosedError(this.#options.name)
-      for (const waiter of this.#queue.drain()) waiter.reject(error)
+      for (const waiter of this.#queue.drain()) {
+        waiter.handle = undefined
+        this.#settle(waiter, error)
+      }
+      const readyError = new ClientClosedError(this.#options.name, { cause: this.#opener.lastError })
+      for (const w of this.#readyWaiters.splice(0)) w.reject(readyError)
       for (const conn of [...this.#idle, ...this.#busy, ...this.#connecting, ...this.#releasing]) conn.close('clientClosed', { error })
+      for (const w of this.#quietWaiters.splice(0)) w()
     }
     await Promise.all([...this.#allClosed])
   }

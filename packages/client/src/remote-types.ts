@@ -29,6 +29,11 @@ type CallOf<I> = I extends AnyFunction
 export interface CallOptions {
   /** Receives events the worker emits during the call, in order, before the call settles. */
   onEvent?: (name: string, data: unknown) => void
+  /**
+   * Aborting it while a call made through this view is outstanding aborts the checkout, as
+   * `c.abort(reason)` does: the worker is killed and the checkout fails with AbortedError.
+   */
+  signal?: AbortSignal
 }
 
 export interface WorkerIdentity {
@@ -41,8 +46,12 @@ export interface WorkerIdentity {
 export interface CheckoutControls<W, I = InterfaceOf<W>> {
   /** `c.call('method', ...args)`: the same as `c.method(...args)`. */
   readonly call: unknown extends W ? (method: string, ...args: unknown[]) => Promise<any> : CallOf<I>
-  /** Returns the worker to the pool (after its `checkoutDone`), or retires it. Idempotent. */
-  release(): void
+  /**
+   * Returns the worker to the pool (after its `checkoutDone`), or retires it. Idempotent. Given an
+   * error (pg's `release(err)`), the checkout counts as failed: with `reforkAfterError` (the
+   * default) the worker is replaced instead of reused.
+   */
+  release(error?: unknown): void
   /** Cancels the running call, kills the worker, and makes the checkout fail with AbortedError(reason). */
   abort(reason?: string): void
   /** The worker process serving this checkout. */
@@ -69,4 +78,14 @@ export interface CheckoutOptions {
   timeout?: number
   /** Receives the worker's log records and a timer per call. */
   log?: LogSink
+  /**
+   * Higher is served first; equal priorities first come, first served. An integer, default 0.
+   */
+  priority?: number
+  /**
+   * Aborted while the checkout waits: it leaves the queue and rejects with AbortError (`cause`:
+   * the signal's reason). Aborted while the checkout is held: the checkout is aborted, as
+   * `c.abort(reason)` does. Already aborted: rejects at once.
+   */
+  signal?: AbortSignal
 }

@@ -21,6 +21,8 @@ export type RemoveReason =
   | 'checkoutDoneFailed'
   /** The client was closed. */
   | 'clientClosed'
+  /** The `validate` option refused it (returned false or threw) before it was handed out. */
+  | 'validate'
   /** A connection attempt that failed before the worker said hello (not counted as retired). */
   | 'connectFailed'
 
@@ -36,6 +38,10 @@ export interface WorkerFacts {
 export interface CheckoutOutcome {
   /** A call of the checkout failed in the worker (WorkerError), or the caller released with an error. */
   hadError: boolean
+  /** What the checkout was released with, its fatal error, or its first worker error. */
+  error: Error | undefined
+  /** Set when the pool itself decided the worker's fate (validation failed). */
+  retireAs?: RemoveReason | undefined
 }
 
 export interface RetirementRule {

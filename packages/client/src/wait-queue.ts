@@ -15,6 +15,8 @@ export interface WaitQueue<T> {
   readonly length: number
   /** Adds `value`; `priority` may order it (higher first) or be ignored by a FIFO. */
   push(value: T, priority: number): QueueHandle
+  /** Puts `value` back at the front of its priority (a checkout whose worker failed validation). */
+  unshift(value: T, priority: number): QueueHandle
   /** Removes and returns the value to serve next. */
   shift(): T | undefined
   /** Removes a value by its handle; harmless if it already left. */

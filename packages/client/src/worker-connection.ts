@@ -20,6 +20,7 @@ import {
 } from '@forkd/protocol'
 import WebSocket from 'ws'
 import type { IncomingMessage } from 'node:http'
+import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net'
 import { ConnectError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
 import type { RemoveReason } from './retirement.js'
 
@@ -64,6 +65,8 @@ export interface ConnectionOptions {
   connectTimeout: number
   /** After this long without hello the attempt is reported as stalled. */
   stallAfter: number
+  /** While not leased, the socket does not keep the process alive. */
+  allowExitOnIdle: boolean
   codec: Codec
   listener: ConnectionListener
 }
@@ -74,6 +77,8 @@ export interface ConnectionOptions {
  */
 export interface PooledConnection {
   readonly endpoint: Endpoint
+  /** When the attempt started (performance.now() ms). */
+  readonly startedAt: number
   readonly state: ConnectionState
   readonly info: HelloInfo
   readonly checkouts: number
@@ -112,19 +117,24 @@ export class WorkerConnection implements PooledConnection {
   #retireRequested: string | undefined
   #stalled = false
   #attemptTimer: NodeJS.Timeout | undefined
+  readonly #allowExitOnIdle: boolean
+  #socket: Socket | undefined
 
   constructor(options: ConnectionOptions) {
     this.endpoint = options.endpoint
     this.#codec = options.codec
     this.#listener = options.listener
     const unix = typeof options.endpoint === 'string'
+    this.#allowExitOnIdle = options.allowExitOnIdle
     this.#ws = new WebSocket(endpointUrl(options.endpoint), SUBPROTOCOL, {
       maxPayload: options.maxPayload,
       perMessageDeflate: false,
       skipUTF8Validation: true,
       // Masking guards browsers' proxies; between two processes on one host it only costs time.
       ...(unix ? { generateMask: zeroMask } : {}),
-    })
+      // The socket itself, kept so that an idle connection can stop holding the process open.
+      createConnection: (opts: NetConnectOpts & { socketPath?: string }) => this.#adopt(netConnect({ ...opts, path: opts.socketPath } as NetConnectOpts)),
+    } as WebSocket.ClientOptions)
     this.#ws.binaryType = 'nodebuffer'
     this.#writer = new FrameWriter((frame) => {
       if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
@@ -138,6 +148,12 @@ export class WorkerConnection implements PooledConnection {
 
   get state(): ConnectionState {
     return this.#state
+  }
+
+  #adopt(socket: Socket): Socket {
+    this.#socket = socket
+    if (this.#allowExitOnIdle) socket.unref()
+    return socket
   }
 
   /** The worker's identity, from its hello. Only valid once the connection left `connecting`. */
@@ -179,6 +195,7 @@ export class WorkerConnection implements PooledConnection {
   lease(lessee: Lessee): number {
     this.#lessee = lessee
     this.#checkouts++
+    if (this.#allowExitOnIdle) this.#socket?.ref()
     this.#moveTo('busy')
     return this.#epoch
   }
@@ -192,6 +209,7 @@ export class WorkerConnection implements PooledConnection {
   giveBack(epoch: number): void {
     this.#lessee = null
     this.#epoch = epoch
+    if (this.#allowExitOnIdle) this.#socket?.unref()
     this.#writer.queueLazily(doneMessage)
     this.#moveTo(this.#info!.checkoutDone ? 'releasing' : 'idle')
   }
