@@ -187,14 +187,21 @@ export class Pool implements ConnectionListener {
       return promise
     }
     waiter.handle = this.#queue.push(waiter, request.priority)
-    if (request.timeout !== Infinity) waiter.timer = setTimeout(() => this.#settle(waiter, this.#waitTimedOut(waiter)), request.timeout)
-    if (request.signal !== undefined) {
+    this.#arm(waiter)
+    this.#dispatch()
+    return promise
+  }
+
+  /** Starts the waiter's timeout and listens to its signal, once: the wait, validation included, is bounded by both. */
+  #arm(waiter: Waiter): void {
+    const request = waiter.request
+    if (request.timeout !== Infinity && waiter.timer === undefined)
+      waiter.timer = setTimeout(() => this.#settle(waiter, this.#waitTimedOut(waiter)), request.timeout)
+    if (request.signal !== undefined && waiter.onAbort === undefined) {
       const signal = request.signal
       waiter.onAbort = () => this.#settle(waiter, new AbortError(`checkout aborted while waiting for a worker: ${reasonText(signal.reason)}`, { cause: signal.reason }))
       signal.addEventListener('abort', waiter.onAbort, { once: true })
     }
-    this.#dispatch()
-    return promise
   }
 
   /** Why a checkout cannot even wait, if it cannot. */
@@ -268,6 +275,9 @@ export class Pool implements ConnectionListener {
     if (waiter.handle !== undefined) this.#queue.remove(waiter.handle)
     waiter.handle = undefined
     waiter.state = 'validating'
+    // Granted at once (no timer yet): validation, and retries with other workers, still end at the
+    // checkout's timeout or its signal (validate.test.ts, "a validate slower than the timeout").
+    this.#arm(waiter)
     this.#validating.add(checkout)
     void (async () => validate(proxy))().then(
       (ok) => this.#validated(waiter, proxy, checkout, ok === false ? new Error('validate returned false') : undefined),
