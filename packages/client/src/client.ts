@@ -71,9 +71,14 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
    * Release it with `c.release()` (or `await using`); `run()` does that for you.
    */
   checkout<W2 = W>(options: CheckoutOptions = {}): Promise<Checkout<W2>> {
+    return this.#checkout<W2>(options, this.checkout)
+  }
+
+  /** `below`: the public method the user called, so that the recorded site is the user's line. */
+  #checkout<W2>(options: CheckoutOptions, below: Function): Promise<Checkout<W2>> {
     let request: CheckoutRequest
     try {
-      request = this.#request(options)
+      request = this.#request(options, below)
     } catch (error) {
       return Promise.reject(error)
     }
@@ -85,7 +90,7 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     return this.#pool.acquire(request) as Promise<Checkout<W2>>
   }
 
-  #request(options: CheckoutOptions): CheckoutRequest {
+  #request(options: CheckoutOptions, below: Function): CheckoutRequest {
     if (typeof options !== 'object' || options === null) throw new TypeError(`forkd checkout: options must be an object, got ${String(options)}`)
     const timeout = options.timeout ?? this.#options.timeout
     checkTimeout('timeout', timeout)
@@ -98,7 +103,7 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
       priority,
       signal,
       sink: options.log === undefined ? undefined : toSinkFunction(options.log),
-      site: captureSite(this.#options.trackCheckoutSites, this.checkout),
+      site: captureSite(this.#options.trackCheckoutSites, below),
     }
   }
 
@@ -113,7 +118,8 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
    */
   async run<R, W2 = W>(fn: (checkout: Checkout<W2>) => R | PromiseLike<R>, options: CheckoutOptions = {}): Promise<Awaited<R>> {
     if (typeof fn !== 'function') throw new TypeError(`forkd run: the first argument must be a function, got ${typeof fn}`)
-    const c = await this.checkout<W2>(options)
+    // The site is the caller of run(), not this line (timeout-message.test.ts).
+    const c = await this.#checkout<W2>(options, this.run)
     let value: Awaited<R>
     try {
       value = await fn(c)
