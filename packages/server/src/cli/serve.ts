@@ -93,8 +93,10 @@ Runs a forkd server in the foreground: every connection to PATH gets its own wor
 WORKER_MODULE (a file that default-exports defineWorker(...); resolved against the current folder).
 
 ${formatFlags(serveFlags)}Signals:
-  SIGTERM, SIGINT   drain (active workers finish, up to --drain-timeout) and exit 0; a second one exits at once
-  SIGHUP            reload the worker module: fresh spares; active workers retire after their checkout
+  SIGTERM, SIGINT   drain (active workers finish, up to --drain-timeout) and exit 0; a second
+                    one exits at once
+  SIGHUP            reload the worker module: fresh spares; active workers retire after their
+                    checkout
   A newer server started on the same PATH takes it over: this one drains and exits 0.
 
 Environment:
