@@ -1,5 +1,6 @@
 /** `forkd serve`: runs a server in the foreground until a signal or a takeover ends it. */
 import { resolve } from 'node:path'
+import { WorkerModuleError } from '../errors.js'
 import { createStderrLogger, type LogFormat, type LogLevel } from '../logger.js'
 import type { ListenTarget, ServerOptions } from '../options.js'
 import { Server } from '../server.js'
@@ -134,6 +135,12 @@ export function serveOptions(args: string[]): { config: ServeConfig; options: Se
   return { config, options }
 }
 
+/** A `.ts` worker module and no flag that could teach Node TypeScript. */
+function typeScriptWithoutLoader(options: ServerOptions): boolean {
+  const worker = String(options.worker)
+  return /\.[cm]?ts$/.test(worker) && !(options.execArgv ?? []).some((a) => /^--(import|loader|experimental-loader|require|experimental-strip-types|experimental-transform-types)\b|^-r$/.test(a))
+}
+
 /** Runs `forkd serve`; resolves never (the process exits when the server is done). */
 export async function serve(args: string[]): Promise<void> {
   const { config, options } = serveOptions(args)
@@ -148,6 +155,9 @@ export async function serve(args: string[]): Promise<void> {
   } catch (error) {
     const message = inFlagTerms(error, serveFlags, { worker: 'WORKER_MODULE' })
     if (message !== undefined) throw new UsageError(message, 'serve')
+    if (error instanceof WorkerModuleError && typeScriptWithoutLoader(options)) {
+      throw new WorkerModuleError(error.module, `${error.message} (a worker written in TypeScript needs a loader: add --import tsx)`, { cause: error })
+    }
     throw error
   }
   handleSignals(server, (code) => process.exit(code))
