@@ -17,6 +17,8 @@ import { processesTagged, uniqueTag } from '../support/cli.js'
 import { tempDir, waitFor } from '../support/harness.js'
 
 const repo = fileURLToPath(new URL('../..', import.meta.url))
+/** tsc with its lib check takes 7 s on a quiet machine, 20-30 s on a loaded one. */
+const tscTimeout = 120_000
 const repoVersion = (pkg: string) => (JSON.parse(readFileSync(join(repo, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version
 
 /** Every process this file starts carries it, so the end can prove none survived. */
@@ -236,7 +238,7 @@ describe('the packages installed from their tarballs into an empty app', () => {
     expect(await ok(run(process.execPath, [tsc(), '-p', 'tsconfig.node16.json'], appDir), 'tsc node16')).toBe('')
     const out = JSON.parse(await ok(run(process.execPath, ['out/main.js', join(dir, 'ts.sock')], appDir), 'out/main.js')) as unknown
     expect(out).toEqual({ sum: 5, greeting: 'hello ts', workerErrorIsAClass: true })
-  })
+  }, tscTimeout)
 
   /** tsc's error lines (path(line,col): error TSnnnn: ...) and its exit code. */
   async function typeErrors(project: string): Promise<{ status: number | null; errors: string[] }> {
@@ -254,14 +256,14 @@ describe('the packages installed from their tarballs into an empty app', () => {
     expect(status).toBe(2)
     expect(errors).toHaveLength(2)
     expectedErrors.forEach((pattern, i) => expect(errors[i]).toMatch(pattern))
-  })
+  }, tscTimeout)
 
   it('type-checks the same app under bundler resolution, where the same two mistakes (and nothing else) fail', async () => {
     const { status, errors } = await typeErrors('tsconfig.bundler.json')
     expect(status).toBe(2)
     expect(errors).toHaveLength(2)
     expectedErrors.forEach((pattern, i) => expect(errors[i]).toMatch(pattern))
-  })
+  }, tscTimeout)
 
   it('runs the forkd command through npx and through the umbrella package', async () => {
     const help = await run('npx', ['--no-install', 'forkd', '--help'], appDir)
