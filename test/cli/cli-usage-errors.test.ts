@@ -2,14 +2,13 @@
  * Mistakes on the command line: the exact lines a user reads (the message in flag names, a
  * suggestion for a typo, the command's usage line), exit status 2, and nothing started.
  */
-import { spawnSync } from 'node:child_process'
 import { existsSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { cliPath } from '../support/cli.js'
+import { runCli } from '../support/cli.js'
 import { fixture, tempDir } from '../support/harness.js'
 
-const run = (args: string[], cwd?: string) => spawnSync(process.execPath, [cliPath, ...args], { encoding: 'utf8', timeout: 20_000, ...(cwd ? { cwd } : {}) })
+const run = (args: string[], cwd?: string) => runCli(args, cwd === undefined ? {} : { cwd })
 const serveUsage = "Usage: forkd serve --listen PATH [flags] WORKER_MODULE ('forkd serve --help' lists the flags)\n"
 const statusUsage = "Usage: forkd status PATH [--timeout MS] ('forkd status --help' lists the flags)\n"
 const commandsHint = "Run 'forkd --help' for the commands.\n"
@@ -57,39 +56,39 @@ describe('forkd usage errors', () => {
     ['help for a command that does not exist', () => ['help', 'statsu'], 'forkd: unknown command "statsu" (did you mean "status"?)\n' + commandsHint],
     ['status without PATH', () => ['status'], 'forkd: status needs a PATH\n' + statusUsage],
     ['status with a bad timeout', () => ['status', '--timeout', '0', sock], 'forkd: --timeout must be a number of milliseconds > 0, got "0"\n' + statusUsage],
-  ])('%s', (_, args, stderr) => {
-    const result = run(args())
+  ])('%s', async (_, args, stderr) => {
+    const result = await run(args())
     expect(result.stderr).toBe(stderr)
     expect(result.stdout).toBe('')
     expect(result.status).toBe(2)
     expect(existsSync(sock)).toBe(false)
   })
 
-  it('names --listen, not the API option, for a socket path over the 103-byte limit', () => {
+  it('names --listen, not the API option, for a socket path over the 103-byte limit', async () => {
     const long = join(dir, 'x'.repeat(120) + '.sock')
-    const result = run(['serve', '--listen', long, worker])
+    const result = await run(['serve', '--listen', long, worker])
     expect(result.stderr).toBe(`forkd: --listen must be a socket path shorter than 104 bytes (Unix socket path limit), got ${JSON.stringify(long)}\n` + serveUsage)
     expect(result.status).toBe(2)
   })
 
-  it('leaves a missing --env-file to Node, which checks every --env-file argument before any script runs', () => {
+  it('leaves a missing --env-file to Node, which checks every --env-file argument before any script runs', async () => {
     // Node's own dotenv pre-scan (node#54232): it stops the process with exit status 9 before forkd runs.
     const missing = join(dir, 'missing.env')
-    const result = run(serve('--env-file', missing))
+    const result = await run(serve('--env-file', missing))
     expect(result.stderr).toBe(`${process.execPath}: ${missing}: not found\n`)
     expect(result.status).toBe(9)
   })
 
-  it('leaves an --env-file that is a directory to Node as well', () => {
-    const result = run(serve('--env-file', dir))
+  it('leaves an --env-file that is a directory to Node as well', async () => {
+    const result = await run(serve('--env-file', dir))
     expect(result.stderr).toBe(`${process.execPath}: ${dir}: invalid format\n`)
     expect(result.status).toBe(9)
     expect(existsSync(sock)).toBe(false)
   })
 
-  it('reads a relative --env-file from the current folder', () => {
+  it('reads a relative --env-file from the current folder', async () => {
     writeFileSync(join(dir, 'ok.env'), 'A=1\n')
-    const result = run(['serve', '--listen', sock, '--env-file', 'ok.env', '--max-workers', '0', worker], dir)
+    const result = await run(['serve', '--listen', sock, '--env-file', 'ok.env', '--max-workers', '0', worker], dir)
     // The file was read: the first complaint is the server's, about --max-workers.
     expect(result.stderr).toBe('forkd: --max-workers must be an integer ≥ 1, got 0\n' + serveUsage)
   })

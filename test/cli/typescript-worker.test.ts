@@ -3,11 +3,11 @@
  * `Server.start({ execArgv: ['--import', 'tsx'] })`, and the `new URL('./worker.js',
  * import.meta.url)` pitfall of an application that itself runs under tsx.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { cliPath, processesTagged, serveCli, uniqueTag } from '../support/cli.js'
+import { processesTagged, runCli, serveCli, uniqueTag } from '../support/cli.js'
 import { fixture, startEnv, tempDir, waitFor, workerChildren, type TestEnv } from '../support/harness.js'
 import type worker from '../fixtures/ts-worker.js'
 
@@ -48,9 +48,9 @@ describe('workers written in TypeScript', () => {
     expect(await server.exited).toEqual({ code: 0, signal: null })
   })
 
-  it('without --import tsx, fail to load, and forkd serve says which flag is missing', () => {
+  it('without --import tsx, fail to load, and forkd serve says which flag is missing', async () => {
     const path = join(folder(), 's.sock')
-    const result = spawnSync(process.execPath, [cliPath, 'serve', '--listen', path, '--spares', '1', fixture('ts-worker.ts')], { encoding: 'utf8', timeout: 30_000 })
+    const result = await runCli(['serve', '--listen', path, '--spares', '1', fixture('ts-worker.ts')], { timeout: 30_000 })
     expect(result.status).toBe(2)
     const module = fixture('ts-worker.ts')
     expect(result.stderr.trimEnd().split('\n').at(-1)).toBe(
