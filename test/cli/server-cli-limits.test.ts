@@ -36,9 +36,9 @@ describe('forkd serve limit flags', () => {
 
   it.each([
     [['--max-pending-connections', 'lots'], /^forkd: --max-pending-connections must be a number, got "lots"\n/],
-    [['--max-pending-connections=-1'], /^forkd: forkd Server: option "maxPendingConnections" must be an integer ≥ 0, got -1\n/],
+    [['--max-pending-connections=-1'], /^forkd: --max-pending-connections must be an integer ≥ 0, got -1\n/],
     [['--handshake-timeout', 'soon'], /^forkd: --handshake-timeout must be a number, got "soon"\n/],
-    [['--handshake-timeout', '0'], /^forkd: forkd Server: option "handshakeTimeout" must be a number of milliseconds > 0, got 0\n/],
+    [['--handshake-timeout', '0'], /^forkd: --handshake-timeout must be a number of milliseconds > 0, got 0\n/],
   ])('exits 2 with a one-line error for a bad value: %j', (flags, message) => {
     dir = tempDir()
     const result = run('serve', '--listen', join(dir, 's.sock'), ...flags, fixture('plain-worker.mjs'))

@@ -40,7 +40,7 @@ describe('forkd CLI', () => {
 
   it.each([
     [['serve', '--listen', '/tmp/x.sock', '--spares', 'many', 'w.mjs'], /^forkd: --spares must be a number, got "many"\n/],
-    [['serve', '--listen', '/tmp/x.sock', '--bogus', 'w.mjs'], /^forkd: Unknown option '--bogus'/],
+    [['serve', '--listen', '/tmp/x.sock', '--bogus', 'w.mjs'], /^forkd: unknown flag --bogus for serve\nUsage: forkd serve --listen PATH \[flags\] WORKER_MODULE/],
     [['serve', 'w.mjs'], /^forkd: serve needs --listen PATH\n/],
     [['frobnicate'], /^forkd: unknown command "frobnicate"\n/],
   ])('exits 2 with a one-line error for bad arguments: %j', (args, message) => {

@@ -78,3 +78,32 @@ export function uniqueTag(): string {
   return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
 }
 
+
+/** What a finished `forkd` command printed, and how it ended. */
+export interface CliResult {
+  status: number | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the built `forkd` command to its end. Asynchronous on purpose: a synchronous spawn blocks the
+ * test worker, and on a loaded machine vitest's own messages to it then time out.
+ */
+export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [cliPath, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...options.env },
+      timeout: options.timeout ?? 20_000,
+      killSignal: 'SIGKILL',
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    })
+    let stdout = ''
+    let stderr = ''
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d))
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))
+    child.once('error', reject)
+    child.once('close', (status) => resolve({ status, stdout, stderr }))
+  })
+}

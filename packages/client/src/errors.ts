@@ -27,37 +27,41 @@ function remoteOf(wire: WireError | undefined): RemoteError {
   return remote
 }
 
-/**
- * The worker's interface threw (or its result could not be encoded). Not fatal: the checkout stays
- * usable, but calls queued behind this one were dropped (CancelledError).
- */
-export class WorkerError extends ForkdError {
-  static override readonly code: string = 'FORKD_ERR_WORKER'
-  static override readonly defaultMessage: string = 'the worker threw'
+/** What WorkerError and SetupError share: the error as the worker described it, and the call. */
+abstract class FailureInWorker extends ForkdError {
   /** The error as thrown in the worker: name, message, code (e.g. a SQLSTATE), stack, other fields. */
   readonly remote: RemoteError
   /** `CLIENTNAME -> method` (or `-> ()` when the checkout itself was called). */
   readonly call: string
 
-  constructor(call = '', wire?: WireError) {
-    super(wire === undefined ? undefined : `${call}: ${wire.message}`)
+  constructor(call: string, wire: WireError | undefined, message: string | undefined) {
+    super(message)
     this.remote = remoteOf(wire)
     this.call = call
+  }
+}
+
+/**
+ * The worker's interface threw (or its result could not be encoded). Not fatal: the checkout stays
+ * usable, but calls queued behind this one were dropped (CancelledError).
+ */
+export class WorkerError extends FailureInWorker {
+  static override readonly code: string = 'FORKD_ERR_WORKER'
+  static override readonly defaultMessage: string = 'the worker threw'
+
+  constructor(call = '', wire?: WireError) {
+    super(call, wire, wire === undefined ? undefined : `${call}: ${wire.message}`)
     if (wire?.stack !== undefined) this.stack = `${this.name}: ${this.message}\n    --- in the worker ---\n${wire.stack}`
   }
 }
 
 /** The worker's `setup` threw. Fatal: the worker is replaced, the next checkout runs setup again. */
-export class SetupError extends ForkdError {
+export class SetupError extends FailureInWorker {
   static override readonly code: string = 'FORKD_ERR_SETUP'
   static override readonly defaultMessage: string = 'setup exception'
-  readonly remote: RemoteError
-  /** The call that met the failed setup, `CLIENTNAME -> method`. */
-  readonly call: string
+
   constructor(call = '', wire?: WireError) {
-    super(wire === undefined ? undefined : `setup exception: ${wire.message}`)
-    this.remote = remoteOf(wire)
-    this.call = call
+    super(call, wire, wire === undefined ? undefined : `setup exception: ${wire.message}`)
   }
 }
 

@@ -28,13 +28,25 @@ export class PriorityQueue<T> implements WaitQueue<T> {
   }
 
   push(value: T, priority: number): QueueHandle {
+    return this.#handle(this.#bucket(priority).push(value), priority)
+  }
+
+  /** Puts `value` first among its priority. */
+  unshift(value: T, priority: number): QueueHandle {
+    return this.#handle(this.#bucket(priority).unshift(value), priority)
+  }
+
+  #bucket(priority: number): Fifo<T> {
     let bucket = this.#buckets.get(priority)
     if (bucket === undefined) {
       bucket = new Fifo<T>()
       this.#buckets.set(priority, bucket)
       this.#heapPush(priority)
     }
-    const node = bucket.push(value)
+    return bucket
+  }
+
+  #handle(node: FifoNode<T>, priority: number): QueueHandle {
     this.#length++
     const handle: PriorityHandle<T> = { node, priority, get linked() { return node.linked } }
     return handle
@@ -58,19 +70,6 @@ export class PriorityQueue<T> implements WaitQueue<T> {
       return value
     }
     return undefined
-  }
-
-  unshift(value: T, priority: number): QueueHandle {
-    let bucket = this.#buckets.get(priority)
-    if (bucket === undefined) {
-      bucket = new Fifo<T>()
-      this.#buckets.set(priority, bucket)
-      this.#heapPush(priority)
-    }
-    const node = bucket.unshift(value)
-    this.#length++
-    const handle: PriorityHandle<T> = { node, priority, get linked() { return node.linked } }
-    return handle
   }
 
   remove(handle: QueueHandle): void {

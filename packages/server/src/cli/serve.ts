@@ -1,0 +1,167 @@
+/** `forkd serve`: runs a server in the foreground until a signal or a takeover ends it. */
+import { resolve } from 'node:path'
+import { WorkerModuleError } from '../errors.js'
+import { createStderrLogger, type LogFormat, type LogLevel } from '../logger.js'
+import type { ListenTarget, ServerOptions } from '../options.js'
+import { Server } from '../server.js'
+import { handleSignals } from '../signals.js'
+import { workerEnv } from './env-file.js'
+import { bytesValue, choiceValue, numberValue, octalModeValue, parseFlags, type Flag } from './flags.js'
+import { formatFlags } from './help.js'
+import { inFlagTerms } from './option-errors.js'
+import { checkImports } from './preflight.js'
+import { UsageError } from './usage-error.js'
+
+/** What the flags of `forkd serve` collect. */
+export interface ServeConfig {
+  options: Partial<ServerOptions> & { execArgv: string[] }
+  imports: string[]
+  envFiles: string[]
+  logLevel?: LogLevel
+  logFormat: LogFormat
+  help: boolean
+}
+
+const levels = ['debug', 'info', 'warn', 'error'] as const
+const formats = ['text', 'json'] as const
+
+/** `PATH` → an absolute socket path; `HOST:PORT`, `:PORT` (127.0.0.1) or `[::1]:PORT` → TCP. */
+export function listenTarget(value: string): ListenTarget {
+  const tcp = /^(?:\[([^\]]*)\]|([^/[\]]*)):(\d+)$/.exec(value)
+  if (tcp === null) return resolve(value)
+  return { host: tcp[1] ?? (tcp[2] || '127.0.0.1'), port: Number(tcp[3]) }
+}
+
+/** A flag that sets one numeric server option. */
+function numeric(name: string, option: keyof ServerOptions, value: string, help: string, defaultText: string, group: string): Flag<ServeConfig> {
+  return {
+    name, value, option, help, default: defaultText, group,
+    apply: (c, v) => void ((c.options as Record<string, unknown>)[option] = numberValue(name, v as string)),
+  }
+}
+
+/**
+ * The flags of `forkd serve`, one row each. Later flags (TLS, tokens, socket activation,
+ * concurrency, metrics) are rows here too; `option` ties a row to the Server option it sets, so
+ * that option errors name the flag.
+ */
+export const serveFlags: readonly Flag<ServeConfig>[] = [
+  { name: 'listen', value: 'PATH', option: 'listen', group: 'Where', help: 'Unix socket path, or HOST:PORT for TCP (loopback by default: :PORT is 127.0.0.1:PORT). Required.',
+    apply: (c, v) => void (c.options.listen = listenTarget(v as string)) },
+  { name: 'socket-mode', value: 'MODE', option: 'socketMode', group: 'Where', default: '600: only the server\'s user may connect',
+    help: 'permissions of the socket file, in octal (660 lets the group connect)',
+    apply: (c, v) => void (c.options.socketMode = octalModeValue('socket-mode', v as string)) },
+  { name: 'name', value: 'NAME', option: 'name', group: 'Workers', help: 'process titles forkd-server:NAME and forkd-worker:NAME(N); shown in clients\' errors',
+    apply: (c, v) => void (c.options.name = v as string) },
+  numeric('spares', 'spares', 'K', 'worker processes kept started and set up, ready for new connections', '2', 'Workers'),
+  numeric('max-workers', 'maxWorkers', 'N', 'most worker processes, spares included', '128', 'Workers'),
+  numeric('hung-worker-timeout', 'hungWorkerTimeout', 'MS', 'kill a worker busy on one call for longer; Infinity for never', '300000', 'Workers'),
+  { name: 'import', value: 'MODULE', group: 'Workers', repeatable: true,
+    help: 'preload MODULE in every worker (node --import MODULE), e.g. --import tsx for workers written in TypeScript',
+    apply: (c, v) => {
+      c.imports.push(v as string)
+      c.options.execArgv.push('--import', v as string)
+    } },
+  { name: 'exec-argv', value: 'ARG', option: 'execArgv', group: 'Workers', repeatable: true,
+    help: 'one Node.js flag for every worker, e.g. --exec-argv=--max-old-space-size=512',
+    apply: (c, v) => void c.options.execArgv.push(v as string) },
+  { name: 'env-file', value: 'PATH', option: 'env', group: 'Workers', repeatable: true,
+    help: 'worker environment: the variables of this dotenv file over the server\'s environment (later files win; the server\'s own environment is unchanged)',
+    apply: (c, v) => void c.envFiles.push(v as string) },
+  numeric('max-pending-connections', 'maxPendingConnections', 'N', 'connections waiting for a worker at --max-workers; past it they get HTTP 503', '1024', 'Limits'),
+  numeric('handshake-timeout', 'handshakeTimeout', 'MS', 'time a new connection gets to finish the WebSocket upgrade', '5000', 'Limits'),
+  numeric('drain-timeout', 'drainTimeout', 'MS', 'on SIGTERM/SIGINT, time active workers get to finish; Infinity to wait for them', '30000', 'Limits'),
+  { name: 'max-payload', value: 'BYTES', option: 'maxPayload', group: 'Limits', default: '64MiB',
+    help: 'largest WebSocket frame a worker accepts (a call\'s arguments, in CBOR); suffixes KiB, MiB, GiB',
+    apply: (c, v) => void (c.options.maxPayload = bytesValue('max-payload', v as string)) },
+  { name: 'log-level', value: 'LEVEL', group: 'Logging', default: 'info, or debug when FORKD_DEBUG is set',
+    help: 'debug, info, warn or error: records below it are dropped (worker stdout is info, stderr warn)',
+    apply: (c, v) => void (c.logLevel = choiceValue('log-level', v as string, levels)) },
+  { name: 'log-format', value: 'FORMAT', group: 'Logging', default: 'text',
+    help: 'text (TITLE LEVEL: message {fields}) or json (one object per line: time, level, msg, pid, name and the fields)',
+    apply: (c, v) => void (c.logFormat = choiceValue('log-format', v as string, formats)) },
+  { name: 'help', short: 'h', group: 'Other', help: 'show this help', apply: (c) => void (c.help = true) },
+]
+
+/** The one-line synopsis shown under usage errors. */
+export const serveSynopsis = 'forkd serve --listen PATH [flags] WORKER_MODULE'
+
+/** `forkd serve --help`. */
+export function serveHelp(): string {
+  return `Usage: ${serveSynopsis}
+
+Runs a forkd server in the foreground: every connection to PATH gets its own worker process running
+WORKER_MODULE (a file that default-exports defineWorker(...); resolved against the current folder).
+
+${formatFlags(serveFlags)}Signals:
+  SIGTERM, SIGINT   drain (active workers finish, up to --drain-timeout) and exit 0; a second
+                    one exits at once
+  SIGHUP            reload the worker module: fresh spares; active workers retire after their
+                    checkout
+  A newer server started on the same PATH takes it over: this one drains and exits 0.
+
+Environment:
+  FORKD_DEBUG=1     log debug records (as --log-level debug); 0, false or empty leave it off
+  Workers inherit the server's environment (plus --env-file variables).
+
+Exit status: 0 after a drain or a takeover; 2 for a mistake on the command line or in the worker
+module; 1 for anything else.
+
+Examples:
+  forkd serve --listen /run/app/hash.sock --spares 4 ./dist/worker.js
+  forkd serve --listen /run/app/hash.sock --import tsx ./src/worker.ts
+  forkd serve --listen 127.0.0.1:7400 --log-format json --env-file ./worker.env ./dist/worker.js
+`
+}
+
+/** Parses the command line of `forkd serve` into Server options; UsageError for any mistake. */
+export function serveOptions(args: string[]): { config: ServeConfig; options: ServerOptions } {
+  const config: ServeConfig = { options: { execArgv: [] }, imports: [], envFiles: [], logFormat: 'text', help: false }
+  const positionals = parseFlags(args, serveFlags, config, 'serve')
+  if (config.help) return { config, options: config.options as ServerOptions }
+  if (config.options.listen === undefined) throw new UsageError('serve needs --listen PATH', 'serve')
+  if (positionals.length !== 1)
+    throw new UsageError(positionals.length === 0 ? 'serve needs a WORKER_MODULE' : `serve needs exactly one WORKER_MODULE, got ${positionals.length}: ${positionals.join(' ')}`, 'serve')
+  const options = { ...config.options, worker: resolve(positionals[0]!) } as ServerOptions
+  if (config.envFiles.length > 0) options.env = workerEnv(config.envFiles)
+  checkImports(config.imports)
+  const name = options.name ?? ''
+  const title = name ? `forkd-server:${name}` : 'forkd-server'
+  options.logger = createStderrLogger(`${title}[${process.pid}]`, {
+    ...(config.logLevel === undefined ? {} : { level: config.logLevel }),
+    format: config.logFormat,
+    name: title,
+  })
+  return { config, options }
+}
+
+/** A `.ts` worker module and no flag that could teach Node TypeScript. */
+function typeScriptWithoutLoader(options: ServerOptions): boolean {
+  const worker = String(options.worker)
+  return /\.[cm]?ts$/.test(worker) && !(options.execArgv ?? []).some((a) => /^--(import|loader|experimental-loader|require|experimental-strip-types|experimental-transform-types)\b|^-r$/.test(a))
+}
+
+/** Runs `forkd serve`; resolves never (the process exits when the server is done). */
+export async function serve(args: string[]): Promise<void> {
+  const { config, options } = serveOptions(args)
+  if (config.help) {
+    process.stdout.write(serveHelp())
+    return
+  }
+  process.title = options.name ? `forkd-server:${options.name}` : 'forkd-server'
+  let server: Server
+  try {
+    server = await Server.start(options)
+  } catch (error) {
+    const message = inFlagTerms(error, serveFlags, { worker: 'WORKER_MODULE' })
+    if (message !== undefined) throw new UsageError(message, 'serve')
+    if (error instanceof WorkerModuleError && typeScriptWithoutLoader(options)) {
+      throw new WorkerModuleError(error.module, `${error.message} (a worker written in TypeScript needs a loader: add --import tsx)`, { cause: error })
+    }
+    throw error
+  }
+  handleSignals(server, (code) => process.exit(code))
+  // Closed by a signal or by a takeover: either way the work is done.
+  await server.closed
+  process.exit(0)
+}

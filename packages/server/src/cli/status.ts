@@ -1,0 +1,98 @@
+/** `forkd status`: prints a running server's status as JSON; says plainly why when it cannot. */
+import { statSync, type Stats } from 'node:fs'
+import { fetchStatus } from '../fetch-status.js'
+import { parseFlags, type Flag } from './flags.js'
+import { formatFlags } from './help.js'
+import { listenTarget } from './serve.js'
+import { UsageError } from './usage-error.js'
+
+/** `forkd status` could not get an answer; exit status 1 (the server is not there, or not reachable). */
+export class StatusError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StatusError'
+  }
+}
+
+interface StatusConfig {
+  help: boolean
+  timeout: number
+}
+
+/** The flags of `forkd status`, one row each. */
+export const statusFlags: readonly Flag<StatusConfig>[] = [
+  { name: 'timeout', value: 'MS', group: 'Flags', default: '5000', help: 'how long to wait for the answer',
+    apply: (c, v) => {
+      const n = Number(v)
+      if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a number of milliseconds > 0, got ${JSON.stringify(v)}`)
+      c.timeout = n
+    } },
+  { name: 'help', short: 'h', group: 'Flags', help: 'show this help', apply: (c) => void (c.help = true) },
+]
+
+/** The one-line synopsis shown under usage errors. */
+export const statusSynopsis = 'forkd status PATH [--timeout MS]'
+
+/** `forkd status --help`. */
+export function statusHelp(): string {
+  return `Usage: ${statusSynopsis}
+
+Prints the status of the forkd server listening on PATH (a Unix socket path, or HOST:PORT) as JSON:
+its pid, name, state, version, active workers, spares and counters. The status connection is served
+by a spare worker, like any connection.
+
+${formatFlags(statusFlags)}Exit status: 0 with the status on stdout; 1 when no forkd server answers on PATH (no such socket,
+not a socket, nothing listening, or no answer in time); 2 for a mistake on the command line.
+`
+}
+
+/** What kind of file `stats` describes, for a message. */
+function kindOf(stats: Stats): string {
+  if (stats.isFile()) return 'a regular file'
+  if (stats.isDirectory()) return 'a directory'
+  if (stats.isFIFO()) return 'a named pipe'
+  if (stats.isCharacterDevice()) return 'a character device'
+  if (stats.isBlockDevice()) return 'a block device'
+  return 'not a socket'
+}
+
+/** Why a socket path cannot be a forkd server, before connecting: missing, or some other kind of file. */
+function checkSocketPath(path: string): void {
+  let stats: Stats
+  try {
+    stats = statSync(path)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT') throw new StatusError(`no such socket: ${path}`)
+    if (code === 'ENOTDIR') throw new StatusError(`no such socket: ${path} (a folder on the way is a file)`)
+    if (code === 'EACCES') throw new StatusError(`cannot reach ${path}: permission denied`)
+    throw error
+  }
+  if (!stats.isSocket()) throw new StatusError(`${path} is ${kindOf(stats)}, not a forkd socket`)
+}
+
+/** Runs `forkd status`. */
+export async function status(args: string[]): Promise<void> {
+  const config: StatusConfig = { help: false, timeout: 5_000 }
+  const positionals = parseFlags(args, statusFlags, config, 'status')
+  if (config.help) {
+    process.stdout.write(statusHelp())
+    return
+  }
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'status needs a PATH' : `status needs exactly one PATH, got ${positionals.length}`, 'status')
+  const target = listenTarget(positionals[0]!)
+  if (typeof target === 'string') checkSocketPath(target)
+  const where = typeof target === 'string' ? target : `${target.host}:${target.port}`
+  let answer: Record<string, unknown>
+  try {
+    answer = await fetchStatus(target, config.timeout)
+  } catch (error) {
+    const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code
+    if (code === 'ECONNREFUSED')
+      throw new StatusError(typeof target === 'string'
+        ? `nothing is listening on ${where} (connection refused: a socket left behind by a server that is gone?)`
+        : `nothing is listening on ${where} (connection refused)`, { cause: error })
+    throw new StatusError((error as Error).message, { cause: error })
+  }
+  process.stdout.write(JSON.stringify(answer, null, 2) + '\n')
+}
