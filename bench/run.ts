@@ -23,6 +23,7 @@ import { heldCalls } from './workloads/held-calls.js'
 import { logs } from './workloads/logs.js'
 import { memory } from './workloads/memory.js'
 import { pipelined } from './workloads/pipelined.js'
+import { prioritySurge } from './workloads/priority-surge.js'
 import { surgeWorkload } from './workloads/surge.js'
 
 const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadResult>> = {
@@ -30,6 +31,7 @@ const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadRes
   cycle: checkoutCycle,
   pipelined,
   surge: surgeWorkload,
+  priority: prioritySurge,
   fresh: freshWorker,
   binary: binaryEcho,
   memory,
