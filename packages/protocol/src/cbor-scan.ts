@@ -136,9 +136,13 @@ export function int64AsFloats(buf: Uint8Array, offsets: readonly number[]): Buff
   return copy
 }
 
-/** Bytes that may start an item fixEncoded rewrites: 0x1b and 0x3b (8-byte integers), 0xfb (float64). */
-const numberHead = new Uint8Array(256)
-numberHead[0x1b] = numberHead[0x3b] = numberHead[0xfb] = 1
+/**
+ * Bytes fixEncoded looks for: 1 for the heads of 8-byte integers (0x1b, 0x3b) and of float64s
+ * (0xfb), 2 for 0xED, the lead byte of a UTF-8-encoded surrogate.
+ */
+const interesting = new Uint8Array(256)
+interesting[0x1b] = interesting[0x3b] = interesting[0xfb] = 1
+interesting[0xed] = 2
 /** Up to this size a byte loop decides whether fixEncoded has anything to do, before any parsing. */
 const prefilterMax = 512
 /** How far one search for an 0xED byte (the lead byte of a UTF-8-encoded surrogate) reads ahead. */
@@ -155,7 +159,7 @@ export function fixEncoded(buf: Buffer): Buffer {
   let surrogates = true
   if (end <= prefilterMax) {
     let seen = 0
-    for (let i = 0; i < end; i++) seen |= numberHead[buf[i]!]! | (buf[i] === 0xed ? 2 : 0)
+    for (let i = 0; i < end; i++) seen |= interesting[buf[i]!]!
     if (seen === 0) return buf
     numbers = (seen & 1) !== 0
     surrogates = (seen & 2) !== 0
