@@ -31,6 +31,19 @@ describe('checkClientMessage', () => {
   })
 })
 
+describe('protocol error messages', () => {
+  it('name a peer-chosen string in short ASCII, so a close reason made from them fits a close frame', () => {
+    let message = ''
+    try {
+      checkClientMessage(['€'.repeat(100)])
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toBe(`malformed message: unknown client message type "${'\\u20ac'.repeat(24)}..."`)
+    expect(Buffer.byteLength(message.slice(0, 120))).toBeLessThanOrEqual(123)
+  })
+})
+
 describe('assertEncodable', () => {
   it(`lets a value reach level ${Limits.maxDepth} of its message and no further (a call's arguments start at level 2)`, () => {
     expect(() => assertEncodable(arrays(Limits.maxDepth - 1))).not.toThrow()

@@ -20,9 +20,14 @@ const isPrimitive = (v: unknown) => v === null || typeof v === 'string' || typeo
 /**
  * Names a peer-chosen value for an error message without calling anything on it: `String(v)` runs a
  * decoded map's own `toString`/`valueOf` keys and throws a TypeError when they are not functions
- * (test/fuzz/fuzz-client-input.test.ts).
+ * (test/fuzz/fuzz-client-input.test.ts). The result is short ASCII, so a close reason built from it
+ * fits the 123 bytes of a close frame once cut to 120 characters.
  */
 function describeValue(v: unknown): string {
+  if (typeof v === 'string') {
+    const shown = JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}...` : v)
+    return shown.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  }
   if (typeof v !== 'object' || v === null) return String(v)
   return Array.isArray(v) ? 'an array' : v instanceof Map ? 'a Map' : 'a map'
 }
