@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
-import { Codec, Limits, ProtocolError } from '@forkd/protocol'
+import { Codec, Limits, ProtocolError, UnencodableError } from '@forkd/protocol'
 
 const codec = new Codec()
 const hex = (value: unknown) => codec.encode(value).toString('hex')
@@ -159,6 +159,22 @@ describe('Codec', () => {
       expect(decodeError(nested(4), shallow).message).toBe('malformed frame: nested deeper than 3 levels (maxDepth)')
       const deep = new Codec({ maxDepth: 1024 })
       expect(deep.decodeFrame(nested(1024))).toHaveLength(1)
+    })
+
+    it('never encodes a message its peer would refuse: one level too deep is an UnencodableError', () => {
+      const value = (levels: number): unknown => (levels === 0 ? 0 : [value(levels - 1)])
+      expect(codec.decodeFrame(codec.encode(value(Limits.maxDepth)))).toHaveLength(1)
+      expect(() => codec.encode(value(Limits.maxDepth + 1))).toThrow(new UnencodableError(`cannot encode the message: nested deeper than ${Limits.maxDepth} levels (maxDepth)`))
+      // a bigint is a tag: one level more than a number in its place
+      let withBigint: unknown = 5n
+      for (let i = 0; i < Limits.maxDepth - 1; i++) withBigint = [withBigint]
+      expect(codec.decodeFrame(codec.encode(withBigint))).toHaveLength(1)
+      expect(() => codec.encode([withBigint])).toThrow(UnencodableError)
+      // a log record's fields, which nothing else checks: [6, id, level, time, message, fields]
+      expect(() => codec.encode([6, 1, 'info', Date.now(), 'm', { deep: value(Limits.maxDepth) }])).toThrow(UnencodableError)
+      const shallow = new Codec({ maxDepth: 3 })
+      expect(shallow.encode([[[1]]]).toString('hex')).toBe('81818101')
+      expect(() => shallow.encode([[[[1]]]])).toThrow(UnencodableError)
     })
 
     it.each([0, 1025, 1.5, NaN, '512'])('refuses maxDepth %s with a TypeError naming the option', (maxDepth) => {

@@ -150,14 +150,17 @@ const surrogateWindow = 64 * 1024
 
 /**
  * Rewrites, in a copy when lengths change, the items of cbor-x's output that docs/protocol.md
- * specifies differently (see the file comment). Returns `buf` itself when nothing needed a change,
- * which is the case for nearly every message.
+ * specifies differently (see the file comment), and checks that the message nests at most
+ * `maxDepth` levels of arrays, maps and tags (counting the tag each bigint becomes), so that no
+ * peer's decoder has to refuse it. Returns `buf` itself when nothing needed a change, which is the
+ * case for nearly every message. `levels` is scratch space of at least `maxDepth + 1` entries.
  */
-export function fixEncoded(buf: Buffer): Buffer {
+export function fixEncoded(buf: Buffer, maxDepth: number, levels: Levels): Buffer {
   const end = buf.length
   let numbers = true
   let surrogates = true
-  if (end <= prefilterMax) {
+  // every level takes at least one byte: a short message cannot be too deep
+  if (end <= prefilterMax && end <= maxDepth) {
     let seen = 0
     for (let i = 0; i < end; i++) seen |= interesting[buf[i]!]!
     if (seen === 0) return buf
@@ -165,6 +168,7 @@ export function fixEncoded(buf: Buffer): Buffer {
     surrogates = (seen & 2) !== 0
   }
   let pos = 0
+  let depth = 0
   /** No 0xED byte lies between the string being checked and this offset. */
   let clean = 0
   // bigints to rewrite as bignums: offsets of their 0x1b/0x3b heads
@@ -182,17 +186,27 @@ export function fixEncoded(buf: Buffer): Buffer {
         arg = read32(buf, pos)
         pos += 4
       } else if (arg === 27) {
-        if (numbers) {
-          if (major === 7) {
-            // only a float64 of magnitude 2^32..2^53 can be a safe integer cbor-x did not write as one
-            const exponent = ((buf[pos]! & 0x7f) << 4) | (buf[pos + 1]! >> 4)
-            if (exponent >= 1055 && exponent <= 1075) fixFloat(buf, pos - 1)
-          } else if (major < 2) (bignums ??= []).push(pos - 1)
+        if (major === 7) {
+          // only a float64 of magnitude 2^32..2^53 can be a safe integer cbor-x did not write as one
+          const exponent = ((buf[pos]! & 0x7f) << 4) | (buf[pos + 1]! >> 4)
+          if (numbers && exponent >= 1055 && exponent <= 1075) fixFloat(buf, pos - 1)
+        } else if (major < 2) {
+          // a bigint: it becomes a tag, one level below its container
+          if (depth + 1 > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
+          ;(bignums ??= []).push(pos - 1)
         }
         // lengths beyond 2^32 cannot occur in a buffer cbor-x made
         arg = read32(buf, pos + 4)
         pos += 8
-      } else arg = 0 // indefinite-length containers and break codes: nothing to skip
+      } else if (arg === 31) {
+        // cbor-x writes an iterable as an indefinite-length array; 0xff ends it
+        if (major === 7) depth--
+        else {
+          if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
+          levels[depth] = Infinity
+          continue
+        }
+      }
     }
     if (major === 3) {
       // cbor-x encodes strings shorter than 64 code units itself, a lone surrogate as 3 bytes of
@@ -204,6 +218,16 @@ export function fixEncoded(buf: Buffer): Buffer {
       }
       pos = to
     } else if (major === 2) pos += arg
+    else if ((major === 4 || major === 5) && arg !== 0) {
+      if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
+      levels[depth] = major === 5 ? arg * 2 : arg
+      continue
+    } else if (major === 6) {
+      if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
+      levels[depth] = 1
+      continue
+    }
+    while (depth > 0 && --levels[depth]! === 0) depth--
   }
   return bignums === undefined ? buf : rewriteBignums(buf, bignums)
 }

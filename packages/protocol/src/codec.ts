@@ -14,7 +14,7 @@
 import { Decoder, Encoder } from 'cbor-x/index-no-eval'
 import { CborScanError, fixEncoded, int64AsFloats, scanFrame } from './cbor-scan.js'
 import { Limits } from './constants.js'
-import { ProtocolError } from './errors.js'
+import { ProtocolError, UnencodableError } from './errors.js'
 
 const cborOptions = {
   useRecords: false,
@@ -65,10 +65,17 @@ export class Codec {
   /**
    * Encodes one message. The returned buffer stays valid after later calls (cbor-x never writes over
    * bytes it handed out), so callers may queue it and send it later as part of a batch.
-   * Depth is not checked here: `assertEncodable` checks values before they are put in a message.
+   * Throws UnencodableError when the message would nest deeper than `maxDepth` (a peer would refuse
+   * it); `assertEncodable` says the same earlier, naming the place, and catches cycles, which
+   * cbor-x itself would follow until the stack runs out.
    */
   encode(message: unknown): Buffer {
-    return fixEncoded(this.#encoder.encode(message) as Buffer)
+    const encoded = this.#encoder.encode(message) as Buffer
+    try {
+      return fixEncoded(encoded, this.maxDepth, this.#levels)
+    } catch (error) {
+      throw new UnencodableError(`cannot encode the message: ${(error as Error).message}`, { cause: error })
+    }
   }
 
   /** Joins encoded messages into one frame. */
