@@ -15,29 +15,41 @@
 /** A structural defect of a frame; the codec turns it into a ProtocolError. */
 export class CborScanError extends Error {}
 
-/** What a frame holds, as far as decoding it needs to know. */
-export interface FrameScan {
+/**
+ * What a frame holds, as far as decoding it needs to know. One object per Codec, filled in again
+ * by every scan: the hot path allocates nothing.
+ */
+export class FrameScan {
   /** Top-level items: the messages of the frame. */
-  messages: number
+  messages = 0
   /**
    * Offsets of the 8-byte integers (major type 0 or 1, additional information 27) within
-   * ±(2^53-1): they must decode as numbers. Undefined when there are none.
+   * ±(2^53-1), which must decode as numbers; `safeInt64Count` of them are valid.
    */
-  safeInt64At: number[] | undefined
+  readonly safeInt64At: number[] = []
+  safeInt64Count = 0
   /** Whether an 8-byte integer beyond ±(2^53-1) occurs: it must decode as a bigint. */
-  unsafeInt64: boolean
+  unsafeInt64 = false
+  /**
+   * The items still expected by each enclosing container, outermost first (Infinity for an
+   * indefinite-length one): scratch space for `maxDepth + 1` levels.
+   */
+  readonly outer: Float64Array
+
+  constructor(readonly maxDepth: number) {
+    this.outer = new Float64Array(maxDepth + 1)
+  }
 }
 
 const two32 = 0x1_0000_0000
 /** 2^53 - 1 split at bit 32: the high word of the largest safe integer. */
 const maxSafeHigh = 0x1f_ffff
 
-/** One level of nesting: the items still expected (Infinity for an indefinite-length container). */
-type Levels = Float64Array
-
 function fail(what: string): never {
   throw new CborScanError(what)
 }
+
+const tooDeep = (maxDepth: number) => fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
 
 /** The 32-bit big-endian unsigned integer at `at`. */
 function read32(buf: Uint8Array, at: number): number {
@@ -45,16 +57,22 @@ function read32(buf: Uint8Array, at: number): number {
 }
 
 /**
- * Checks a frame's structure: at most `maxDepth` levels of arrays, maps and tags (a message's own
- * array is level 1), at most `maxMessages` top-level items, no indefinite-length strings, nothing
- * truncated. `levels` is scratch space of at least `maxDepth + 1` entries.
+ * Checks a frame's structure into `scan`: at most `scan.maxDepth` levels of arrays, maps and tags
+ * (a message's own array is level 1), at most `maxMessages` top-level items, no indefinite-length
+ * strings, nothing truncated.
+ *
+ * The count of items the innermost container still expects lives in a local (`left`); the outer
+ * containers' counts are stacked in `scan.outer` only when a container opens.
  */
-export function scanFrame(buf: Uint8Array, maxDepth: number, maxMessages: number, levels: Levels): FrameScan {
+export function scanFrame(buf: Uint8Array, maxMessages: number, scan: FrameScan): void {
   const end = buf.length
+  const maxDepth = scan.maxDepth
+  const outer = scan.outer
   let pos = 0
   let depth = 0
+  let left = Infinity
   let messages = 0
-  let safeInt64At: number[] | undefined
+  let safeInt64Count = 0
   let unsafeInt64 = false
   while (pos < end) {
     if (depth === 0 && ++messages > maxMessages) fail(`more than ${maxMessages} messages in one frame (maxBatch)`)
@@ -74,22 +92,23 @@ export function scanFrame(buf: Uint8Array, maxDepth: number, maxMessages: number
         const low = read32(buf, pos + 4)
         if (major < 2) {
           // n is safe up to 2^53 - 1, -1 - n up to n = 2^53 - 2: the high word decides, but for one value
-          if (high < maxSafeHigh || (high === maxSafeHigh && (major === 0 || low < 0xffff_ffff))) (safeInt64At ??= []).push(pos - 1)
+          if (high < maxSafeHigh || (high === maxSafeHigh && (major === 0 || low < 0xffff_ffff))) scan.safeInt64At[safeInt64Count++] = pos - 1
           else unsafeInt64 = true
         }
         arg = high * two32 + low
         pos += 8
       } else if (arg === 31) {
         if (major === 7) {
-          // break: ends the innermost indefinite-length container
-          if (depth === 0 || levels[depth] !== Infinity) fail('break code outside an indefinite-length array or map')
-          depth--
-          while (depth > 0 && --levels[depth]! === 0) depth--
+          // break: ends the innermost indefinite-length container, which is then a whole item
+          if (depth === 0 || left !== Infinity) fail('break code outside an indefinite-length array or map')
+          left = outer[depth--]!
+          while (depth > 0 && --left === 0) left = outer[depth--]!
           continue
         }
         if (major !== 4 && major !== 5) fail(major === 2 || major === 3 ? 'indefinite-length byte or text string (not allowed)' : `indefinite length on major type ${major}`)
-        if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
-        levels[depth] = Infinity
+        if (++depth > maxDepth) tooDeep(maxDepth)
+        outer[depth] = left
+        left = Infinity
         continue
       } else fail(`reserved additional information ${arg}`)
       if (pos > end) fail('truncated item')
@@ -103,21 +122,25 @@ export function scanFrame(buf: Uint8Array, maxDepth: number, maxMessages: number
           // every item takes at least one byte
           if (major === 5) arg *= 2
           if (arg > end - pos) fail('array or map longer than the frame')
-          if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
-          levels[depth] = arg
+          if (++depth > maxDepth) tooDeep(maxDepth)
+          outer[depth] = left
+          left = arg
           continue
         }
       } else if (major === 6) {
-        if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
-        levels[depth] = 1
+        if (++depth > maxDepth) tooDeep(maxDepth)
+        outer[depth] = left
+        left = 1
         continue
       }
     }
     // a whole item ended: count it against its container, closing every container it completes
-    while (depth > 0 && --levels[depth]! === 0) depth--
+    while (depth > 0 && --left === 0) left = outer[depth--]!
   }
   if (depth !== 0) fail('truncated: a container is not complete')
-  return { messages, safeInt64At, unsafeInt64 }
+  scan.messages = messages
+  scan.safeInt64Count = safeInt64Count
+  scan.unsafeInt64 = unsafeInt64
 }
 
 /**
@@ -125,9 +148,10 @@ export function scanFrame(buf: Uint8Array, maxDepth: number, maxMessages: number
  * since they are safe integers, and of the same length): for a frame mixing safe and unsafe 8-byte
  * integers, which no single cbor-x option decodes right.
  */
-export function int64AsFloats(buf: Uint8Array, offsets: readonly number[]): Buffer {
+export function int64AsFloats(buf: Uint8Array, offsets: readonly number[], count: number): Buffer {
   const copy = Buffer.from(buf)
-  for (const at of offsets) {
+  for (let i = 0; i < count; i++) {
+    const at = offsets[i]!
     const n = copy.readUInt32BE(at + 1) * two32 + copy.readUInt32BE(at + 5)
     const value = copy[at] === 0x1b ? n : -1 - n
     copy[at] = 0xfb
@@ -143,32 +167,32 @@ export function int64AsFloats(buf: Uint8Array, offsets: readonly number[]): Buff
 const interesting = new Uint8Array(256)
 interesting[0x1b] = interesting[0x3b] = interesting[0xfb] = 1
 interesting[0xed] = 2
-/** Up to this size a byte loop decides whether fixEncoded has anything to do, before any parsing. */
-const prefilterMax = 512
+/** Up to this size a byte loop decides whether fixEncoded has anything to do, before any parsing (measured: faster than parsing below about 48 bytes). */
+const prefilterMax = 48
 /** How far one search for an 0xED byte (the lead byte of a UTF-8-encoded surrogate) reads ahead. */
 const surrogateWindow = 64 * 1024
 
 /**
  * Rewrites, in a copy when lengths change, the items of cbor-x's output that docs/protocol.md
  * specifies differently (see the file comment), and checks that the message nests at most
- * `maxDepth` levels of arrays, maps and tags (counting the tag each bigint becomes), so that no
- * peer's decoder has to refuse it. Returns `buf` itself when nothing needed a change, which is the
- * case for nearly every message. `levels` is scratch space of at least `maxDepth + 1` entries.
+ * `scan.maxDepth` levels of arrays, maps and tags (counting the tag each bigint becomes), so that
+ * no peer's decoder has to refuse it. Returns `buf` itself when nothing needed a change, which is
+ * the case for nearly every message. `scan` lends its scratch space.
  */
-export function fixEncoded(buf: Buffer, maxDepth: number, levels: Levels): Buffer {
+export function fixEncoded(buf: Buffer, scan: FrameScan): Buffer {
   const end = buf.length
-  let numbers = true
-  let surrogates = true
-  // every level takes at least one byte: a short message cannot be too deep
+  const maxDepth = scan.maxDepth
+  const outer = scan.outer
+  // Tiny messages: a byte loop answers "anything to do?" faster than parsing. Every level takes
+  // at least one byte, so such a message cannot be too deep either.
   if (end <= prefilterMax && end <= maxDepth) {
     let seen = 0
     for (let i = 0; i < end; i++) seen |= interesting[buf[i]!]!
     if (seen === 0) return buf
-    numbers = (seen & 1) !== 0
-    surrogates = (seen & 2) !== 0
   }
   let pos = 0
   let depth = 0
+  let left = Infinity
   /** No 0xED byte lies between the string being checked and this offset. */
   let clean = 0
   // bigints to rewrite as bignums: offsets of their 0x1b/0x3b heads
@@ -189,45 +213,50 @@ export function fixEncoded(buf: Buffer, maxDepth: number, levels: Levels): Buffe
         if (major === 7) {
           // only a float64 of magnitude 2^32..2^53 can be a safe integer cbor-x did not write as one
           const exponent = ((buf[pos]! & 0x7f) << 4) | (buf[pos + 1]! >> 4)
-          if (numbers && exponent >= 1055 && exponent <= 1075) fixFloat(buf, pos - 1)
+          if (exponent >= 1055 && exponent <= 1075) fixFloat(buf, pos - 1)
         } else if (major < 2) {
           // a bigint: it becomes a tag, one level below its container
-          if (depth + 1 > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
+          if (depth + 1 > maxDepth) tooDeep(maxDepth)
           ;(bignums ??= []).push(pos - 1)
         }
         // lengths beyond 2^32 cannot occur in a buffer cbor-x made
         arg = read32(buf, pos + 4)
         pos += 8
       } else if (arg === 31) {
-        // cbor-x writes an iterable as an indefinite-length array; 0xff ends it
-        if (major === 7) depth--
-        else {
-          if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
-          levels[depth] = Infinity
-          continue
+        // cbor-x writes an iterable as an indefinite-length array, ended by 0xff
+        if (major === 7) {
+          left = outer[depth--]!
+          while (depth > 0 && --left === 0) left = outer[depth--]!
+        } else {
+          if (++depth > maxDepth) tooDeep(maxDepth)
+          outer[depth] = left
+          left = Infinity
         }
+        continue
       }
     }
     if (major === 3) {
       // cbor-x encodes strings shorter than 64 code units itself, a lone surrogate as 3 bytes of
       // ill-formed UTF-8 (ED A0-BF xx); longer ones go through Buffer, which writes U+FFFD already
       const to = pos + arg
-      if (surrogates && arg < 190 && to > clean) {
+      if (arg < 190 && to > clean) {
         clean = nextSurrogateLead(buf, pos > clean ? pos : clean, end)
         if (clean < to) fixSurrogates(buf, clean, to)
       }
       pos = to
     } else if (major === 2) pos += arg
     else if ((major === 4 || major === 5) && arg !== 0) {
-      if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
-      levels[depth] = major === 5 ? arg * 2 : arg
+      if (++depth > maxDepth) tooDeep(maxDepth)
+      outer[depth] = left
+      left = major === 5 ? arg * 2 : arg
       continue
     } else if (major === 6) {
-      if (++depth > maxDepth) fail(`nested deeper than ${maxDepth} levels (maxDepth)`)
-      levels[depth] = 1
+      if (++depth > maxDepth) tooDeep(maxDepth)
+      outer[depth] = left
+      left = 1
       continue
     }
-    while (depth > 0 && --levels[depth]! === 0) depth--
+    while (depth > 0 && --left === 0) left = outer[depth--]!
   }
   return bignums === undefined ? buf : rewriteBignums(buf, bignums)
 }
@@ -246,14 +275,28 @@ function nextSurrogateLead(buf: Buffer, from: number, end: number): number {
   return at === -1 ? from + surrogateWindow : from + at
 }
 
+/** Scratch for reading a big-endian float64 without Buffer's range checks. */
+const float64 = new Float64Array(1)
+const float64Bytes = new Uint8Array(float64.buffer)
+const littleEndian = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1
+
 /** A float64 holding a safe integer becomes that integer (same length: 0x1b/0x3b and 8 bytes). */
 function fixFloat(buf: Buffer, at: number): void {
-  const value = buf.readDoubleBE(at + 1)
+  for (let i = 0; i < 8; i++) float64Bytes[littleEndian ? 7 - i : i] = buf[at + 1 + i]!
+  const value = float64[0]!
   if (!Number.isSafeInteger(value)) return
   const n = value >= 0 ? value : -1 - value
+  const high = Math.floor(n / two32)
+  const low = n - high * two32
   buf[at] = value >= 0 ? 0x1b : 0x3b
-  buf.writeUInt32BE(Math.floor(n / two32), at + 1)
-  buf.writeUInt32BE(n % two32, at + 5)
+  buf[at + 1] = high >>> 24
+  buf[at + 2] = (high >>> 16) & 0xff
+  buf[at + 3] = (high >>> 8) & 0xff
+  buf[at + 4] = high & 0xff
+  buf[at + 5] = low >>> 24
+  buf[at + 6] = (low >>> 16) & 0xff
+  buf[at + 7] = (low >>> 8) & 0xff
+  buf[at + 8] = low & 0xff
 }
 
 /** Lone surrogates in a short string's UTF-8 become U+FFFD (EF BF BD), like TextEncoder writes. */

@@ -12,7 +12,7 @@
  * count and indefinite-length strings before cbor-x, which recurses, decodes it.
  */
 import { Decoder, Encoder } from 'cbor-x/index-no-eval'
-import { CborScanError, fixEncoded, int64AsFloats, scanFrame } from './cbor-scan.js'
+import { FrameScan, fixEncoded, int64AsFloats, scanFrame } from './cbor-scan.js'
 import { Limits } from './constants.js'
 import { ProtocolError, UnencodableError } from './errors.js'
 
@@ -48,7 +48,7 @@ export class Codec {
   /** For frames whose 8-byte integers are all safe: decodes them as numbers, without a copy. */
   // int64AsNumber is documented in cbor-x's README but missing from its Options type
   readonly #int64Decoder = new Decoder({ ...cborOptions, int64AsNumber: true } as typeof cborOptions)
-  readonly #levels: Float64Array
+  readonly #scan: FrameScan
   readonly maxBatch: number
   readonly maxDepth: number
 
@@ -59,7 +59,7 @@ export class Codec {
       throw new TypeError(`forkd Codec: option "maxBatch" must be an integer ≥ 1, got ${String(this.maxBatch)}`)
     if (!Number.isInteger(this.maxDepth) || this.maxDepth < 1 || this.maxDepth > maxConfigurableDepth)
       throw new TypeError(`forkd Codec: option "maxDepth" must be an integer from 1 to ${maxConfigurableDepth}, got ${String(this.maxDepth)}`)
-    this.#levels = new Float64Array(this.maxDepth + 1)
+    this.#scan = new FrameScan(this.maxDepth)
   }
 
   /**
@@ -72,7 +72,7 @@ export class Codec {
   encode(message: unknown): Buffer {
     const encoded = this.#encoder.encode(message) as Buffer
     try {
-      return fixEncoded(encoded, this.maxDepth, this.#levels)
+      return fixEncoded(encoded, this.#scan)
     } catch (error) {
       throw new UnencodableError(`cannot encode the message: ${(error as Error).message}`, { cause: error })
     }
@@ -88,10 +88,11 @@ export class Codec {
     if (data.length === 0) throw new ProtocolError('malformed frame: empty')
     let messages: unknown[]
     try {
-      const scan = scanFrame(data, this.maxDepth, this.maxBatch, this.#levels)
-      if (scan.safeInt64At === undefined) messages = this.#decoder.decodeMultiple(data) as unknown[]
+      const scan = this.#scan
+      scanFrame(data, this.maxBatch, scan)
+      if (scan.safeInt64Count === 0) messages = this.#decoder.decodeMultiple(data) as unknown[]
       else if (!scan.unsafeInt64) messages = this.#int64Decoder.decodeMultiple(data) as unknown[]
-      else messages = this.#decoder.decodeMultiple(int64AsFloats(data, scan.safeInt64At)) as unknown[]
+      else messages = this.#decoder.decodeMultiple(int64AsFloats(data, scan.safeInt64At, scan.safeInt64Count)) as unknown[]
     } catch (error) {
       throw new ProtocolError(`malformed frame: ${(error as Error).message}`, 'FORKD_ERR_PROTOCOL', { cause: error })
     }
@@ -99,4 +100,3 @@ export class Codec {
   }
 }
 
-export { CborScanError }
