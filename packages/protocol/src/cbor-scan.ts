@@ -185,10 +185,12 @@ export function fixEncoded(buf: Buffer, scan: FrameScan): Buffer {
   const outer = scan.outer
   // Tiny messages: a byte loop answers "anything to do?" faster than parsing. Every level takes
   // at least one byte, so such a message cannot be too deep either.
+  let surrogates = true
   if (end <= prefilterMax && end <= maxDepth) {
     let seen = 0
     for (let i = 0; i < end; i++) seen |= interesting[buf[i]!]!
     if (seen === 0) return buf
+    surrogates = (seen & 2) !== 0
   }
   let pos = 0
   let depth = 0
@@ -239,7 +241,7 @@ export function fixEncoded(buf: Buffer, scan: FrameScan): Buffer {
       // cbor-x encodes strings shorter than 64 code units itself, a lone surrogate as 3 bytes of
       // ill-formed UTF-8 (ED A0-BF xx); longer ones go through Buffer, which writes U+FFFD already
       const to = pos + arg
-      if (arg < 190 && to > clean) {
+      if (surrogates && arg < 190 && to > clean) {
         clean = nextSurrogateLead(buf, pos > clean ? pos : clean, end)
         if (clean < to) fixSurrogates(buf, clean, to)
       }
@@ -267,6 +269,11 @@ export function fixEncoded(buf: Buffer, scan: FrameScan): Buffer {
  * string is not read to its end for every string.
  */
 function nextSurrogateLead(buf: Buffer, from: number, end: number): number {
+  // a native call costs more than looking at a few bytes
+  if (end - from <= 64) {
+    for (let i = from; i < end; i++) if (buf[i] === 0xed) return i
+    return end
+  }
   if (end - from <= surrogateWindow) {
     const at = buf.indexOf(0xed, from)
     return at === -1 ? end : at
