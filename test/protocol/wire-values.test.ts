@@ -43,7 +43,7 @@ describe('values on the wire, between a JavaScript client and worker', () => {
     env.pids.add(c.worker.pid)
     expect(await c.echo({ ['k\udc00']: 'a\ud800b', long: 'x'.repeat(100) + '\ud800' })).toEqual({ 'k\ufffd': 'a\ufffdb', long: 'x'.repeat(100) + '\ufffd' })
     const error = await c.fail('bad \ud800 input').catch((e: unknown) => e as Error)
-    expect(error.message).toBe(' -> fail: bad \ufffd input')
+    expect(error.message).toBe('-> fail: bad \ufffd input')
     c.release()
   })
 
