@@ -53,10 +53,10 @@ export const CloseCode = {
 export const Limits = {
   /** Largest frame either side accepts, in bytes. */
   maxPayload: 64 * 1024 * 1024,
-  /** Deepest nesting of arrays, maps and objects in an encoded value. */
+  /** Deepest nesting of arrays, maps and tags in a message, its own array counting as level 1. */
   maxDepth: 512,
   /** Largest number of messages in one batched frame. */
   maxBatch: 4096,
-  /** Most messages a worker holds queued on one connection (pipelined calls not yet run). */
+  /** Most messages a worker holds queued on one connection (calls and dones not yet run); past it, close 4001. */
   maxQueuedCalls: 65_536,
 } as const

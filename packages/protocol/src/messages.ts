@@ -4,8 +4,16 @@
  */
 import { MessageType } from './constants.js'
 
-/** How an error reply came about; decides how the client classifies it. */
-export type WireErrorKind = 'throw' | 'setup' | 'encode' | 'checkout-done'
+/**
+ * How an error came about; decides how the client classifies it.
+ * - `throw`: the interface threw (or its promise rejected), or the method is unknown;
+ * - `setup`: the module's setup threw: every call on that worker gets this error;
+ * - `encode`: the result could not be encoded;
+ * - `checkout-done`: the `checkoutDone` hook threw (in done-ack);
+ * - `uncaught`: an exception nobody caught ended the worker process (in bye).
+ * A receiver treats a kind it does not know like `throw`.
+ */
+export type WireErrorKind = 'throw' | 'setup' | 'encode' | 'checkout-done' | 'uncaught'
 
 /** An error as it crosses the wire: plain data, never a class rebuilt from the peer. */
 export interface WireError {
@@ -57,7 +65,12 @@ export type LogMessage = [
 ]
 export type EventMessage = [type: typeof MessageType.Event, id: number, name: string, data: unknown]
 export type CancelMessage = [type: typeof MessageType.Cancel, id: number]
-export type RetireMessage = [type: typeof MessageType.Retire, reason: string]
+/**
+ * Why a worker asks to be retired: its server reloaded (SIGHUP, `reload()`), another server took
+ * over its socket, or its server is shutting down. A receiver treats an unknown reason alike.
+ */
+export type RetireReason = 'reload' | 'server-replaced' | 'shutdown'
+export type RetireMessage = [type: typeof MessageType.Retire, reason: RetireReason | (string & {})]
 export interface ByeInfo {
   reason: string
   exitCode?: number | undefined
@@ -65,6 +78,7 @@ export interface ByeInfo {
   error?: WireError | undefined
 }
 export type ByeMessage = [type: typeof MessageType.Bye, info: ByeInfo]
+/** The server's `status()` snapshot (docs/protocol.md, "Status"), or `{ error }` when it did not answer. */
 export type StatusMessage = [type: typeof MessageType.Status, status: Record<string, unknown>]
 
 /** Messages a client sends to a worker. */

@@ -20,9 +20,14 @@ const isPrimitive = (v: unknown) => v === null || typeof v === 'string' || typeo
 /**
  * Names a peer-chosen value for an error message without calling anything on it: `String(v)` runs a
  * decoded map's own `toString`/`valueOf` keys and throws a TypeError when they are not functions
- * (test/fuzz/fuzz-client-input.test.ts).
+ * (test/fuzz/fuzz-client-input.test.ts). The result is short ASCII, so a close reason built from it
+ * fits the 123 bytes of a close frame once cut to 120 characters.
  */
 function describeValue(v: unknown): string {
+  if (typeof v === 'string') {
+    const shown = JSON.stringify(v.length > 24 ? `${v.slice(0, 24)}...` : v)
+    return shown.replace(/[^\x20-\x7e]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  }
   if (typeof v !== 'object' || v === null) return String(v)
   return Array.isArray(v) ? 'an array' : v instanceof Map ? 'a Map' : 'a map'
 }
@@ -44,8 +49,10 @@ export function checkClientMessage(m: unknown): ClientMessage {
   switch (m[0]) {
     case MessageType.Call:
       if (m.length !== 6 || !isUint(m[1]) || !isUint(m[2]) || !(m[3] === null || typeof m[3] === 'string') ||
-        !Array.isArray(m[4]) || !isUint(m[5]) || (m[5] & ~allFlags) !== 0)
+        !Array.isArray(m[4]) || !isUint(m[5]))
         malformed('call must be [1, id, epoch, method|null, args[], flags]')
+      // Compared, not masked: `&` would cut a flags value of 2^32 or more to its low 32 bits.
+      if (m[5] > allFlags) malformed(`call flags ${m[5]} set bits other than 1 (logs) and 2 (events)`)
       return m as ClientMessage
     case MessageType.Done:
       if (m.length !== 1) malformed('done must be [4]')
@@ -112,16 +119,32 @@ const plainPrototypes = new Set<unknown>([Object.prototype, null])
 
 /**
  * Throws UnencodableError naming the first part of `value` that CBOR cannot carry faithfully:
- * functions, symbols, class instances with no encoding, and nesting deeper than `maxDepth`
- * (which is also how a cycle shows up). Cheap for the common case of strings and numbers.
+ * functions, symbols, class instances with no encoding, and nesting that would make its message
+ * deeper than `maxDepth` levels (which is also how a cycle shows up). Cheap for the common case of
+ * strings and numbers.
+ *
+ * Depth is counted as the receiving decoder counts it (docs/protocol.md, "Limits"): arrays, maps
+ * and tags each add a level, the message's own array being level 1. `level` is the level the value
+ * itself occupies: 2 for a call's arguments array, a result, an event's data and a log's fields.
+ * So a Map costs two levels (tag 259 and the map), a Set two, a Date, a bigint or a typed array
+ * other than Uint8Array one (its tag); binary data, strings, numbers, booleans, null and undefined
+ * none.
  */
-export function assertEncodable(value: unknown, maxDepth: number = Limits.maxDepth): void {
-  check(value, '', 0, maxDepth)
+export function assertEncodable(value: unknown, maxDepth: number = Limits.maxDepth, level = 2): void {
+  check(value, '', level, maxDepth)
 }
 
-function check(value: unknown, path: string, depth: number, maxDepth: number): void {
+function tooDeep(path: string, maxDepth: number): never {
+  throw new UnencodableError(`value nested too deep at ${path || 'the top level'}: a message may nest arrays, maps and tags at most ${maxDepth} levels deep (is it cyclic?)`)
+}
+
+function check(value: unknown, path: string, level: number, maxDepth: number): void {
   switch (typeof value) {
-    case 'string': case 'number': case 'boolean': case 'bigint': case 'undefined':
+    case 'string': case 'number': case 'boolean': case 'undefined':
+      return
+    case 'bigint':
+      // sent as a bignum: tag 2 or 3 around a byte string
+      if (level > maxDepth) tooDeep(path, maxDepth)
       return
     case 'function':
       throw new UnencodableError(`cannot encode a function at ${path || 'the top level'}`)
@@ -129,30 +152,41 @@ function check(value: unknown, path: string, depth: number, maxDepth: number): v
       throw new UnencodableError(`cannot encode a symbol at ${path || 'the top level'}`)
   }
   if (value === null) return
-  if (depth >= maxDepth)
-    throw new UnencodableError(`value nested deeper than ${maxDepth} levels at ${path || 'the top level'} (is it cyclic?)`)
   const obj = value as object
   if (Array.isArray(obj)) {
-    for (let i = 0; i < obj.length; i++) check(obj[i], `${path}[${i}]`, depth + 1, maxDepth)
+    if (level > maxDepth) tooDeep(path, maxDepth)
+    for (let i = 0; i < obj.length; i++) check(obj[i], `${path}[${i}]`, level + 1, maxDepth)
     return
   }
-  if (ArrayBuffer.isView(obj) || obj instanceof Date || obj instanceof RegExp) return
+  // Uint8Array, Buffer and DataView are byte strings, which nest nothing
+  if (obj instanceof Uint8Array && (obj.constructor === Uint8Array || Buffer.isBuffer(obj)) || obj instanceof DataView) return
+  if (level > maxDepth) tooDeep(path, maxDepth)
+  // other typed arrays are a tag around a byte string, a Date a tag around a number
+  if (ArrayBuffer.isView(obj) || obj instanceof Date) return
+  // tag 27 around an array of strings
+  if (obj instanceof RegExp || obj instanceof Error) {
+    if (level + 1 > maxDepth) tooDeep(path, maxDepth)
+    return
+  }
   if (obj instanceof Map) {
+    // tag 259 around a map
+    if (level + 1 > maxDepth) tooDeep(path, maxDepth)
     for (const [k, v] of obj) {
-      check(k, `${path}<key>`, depth + 1, maxDepth)
-      check(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k})`, depth + 1, maxDepth)
+      check(k, `${path}<key>`, level + 2, maxDepth)
+      check(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k})`, level + 2, maxDepth)
     }
     return
   }
   if (obj instanceof Set) {
-    for (const v of obj) check(v, `${path}<item>`, depth + 1, maxDepth)
+    // tag 258 around an array
+    if (level + 1 > maxDepth) tooDeep(path, maxDepth)
+    for (const v of obj) check(v, `${path}<item>`, level + 2, maxDepth)
     return
   }
-  if (obj instanceof Error) return
   const proto = Object.getPrototypeOf(obj)
   if (!plainPrototypes.has(proto)) {
     const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous class'
     throw new UnencodableError(`cannot encode an instance of ${name} at ${path || 'the top level'}: only plain objects, arrays, Map, Set, Date, RegExp, binary and primitives cross the wire`)
   }
-  for (const key in obj) check((obj as Record<string, unknown>)[key], path ? `${path}.${key}` : key, depth + 1, maxDepth)
+  for (const key in obj) check((obj as Record<string, unknown>)[key], path ? `${path}.${key}` : key, level + 1, maxDepth)
 }

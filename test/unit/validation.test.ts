@@ -1,0 +1,99 @@
+import { describe, expect, it } from 'vitest'
+import { Codec, Limits, ProtocolError, UnencodableError, assertEncodable, checkClientMessage } from '@forkd/protocol'
+
+/** A value of `levels` nested arrays around a 0: its outermost array is at the level it is put at. */
+const arrays = (levels: number): unknown => (levels === 0 ? 0 : [arrays(levels - 1)])
+const maps = (levels: number): unknown => (levels === 0 ? 0 : new Map([[1, maps(levels - 1)]]))
+/** [Set {Map {1 => `levels` arrays around 5n}}]: a result whose deepest item is the bigint's tag, at level levels + 7. */
+const setOfMapOfBigint = (levels: number): unknown => {
+  let inner: unknown = 5n
+  for (let i = 0; i < levels; i++) inner = [inner]
+  return [new Set([new Map([[1, inner]])])]
+}
+
+describe('checkClientMessage', () => {
+  it.each([0, 1, 2, 3])('accepts call flags %d', (flags) => {
+    expect(checkClientMessage([1, 1, 0, 'm', [], flags])).toEqual([1, 1, 0, 'm', [], flags])
+  })
+
+  it.each([4, 8, 0x80, 2 ** 31, 2 ** 32, 2 ** 32 + 1, 2 ** 53 - 1])('refuses call flags %d: only bits 1 and 2 are defined', (flags) => {
+    expect(() => checkClientMessage([1, 1, 0, 'm', [], flags])).toThrow(new ProtocolError(`malformed message: call flags ${flags} set bits other than 1 (logs) and 2 (events)`))
+  })
+
+  it.each([-1, 1.5, 2n, '1', null])('refuses call flags %s of the wrong type', (flags) => {
+    expect(() => checkClientMessage([1, 1, 0, 'm', [], flags])).toThrow('malformed message: call must be [1, id, epoch, method|null, args[], flags]')
+  })
+
+  it('accepts any id and epoch up to 2^53-1, in any order, and refuses larger ones (bigints)', () => {
+    for (const id of [0, 7, 3, 2 ** 40, Number.MAX_SAFE_INTEGER]) expect(checkClientMessage([1, id, id, null, [], 0])[1]).toBe(id)
+    const [big] = new Codec().decodeFrame(Buffer.from('86 01 1b0020000000000000 00 f6 80 00'.replace(/ /g, ''), 'hex'))
+    expect(() => checkClientMessage(big)).toThrow(ProtocolError)
+  })
+})
+
+describe('protocol error messages', () => {
+  it('name a peer-chosen string in short ASCII, so a close reason made from them fits a close frame', () => {
+    let message = ''
+    try {
+      checkClientMessage(['€'.repeat(100)])
+    } catch (error) {
+      message = (error as Error).message
+    }
+    expect(message).toBe(`malformed message: unknown client message type "${'\\u20ac'.repeat(24)}..."`)
+    expect(Buffer.byteLength(message.slice(0, 120))).toBeLessThanOrEqual(123)
+  })
+})
+
+describe('assertEncodable', () => {
+  it(`lets a value reach level ${Limits.maxDepth} of its message and no further (a call's arguments start at level 2)`, () => {
+    expect(() => assertEncodable(arrays(Limits.maxDepth - 1))).not.toThrow()
+    expect(() => assertEncodable(arrays(Limits.maxDepth))).toThrow(new UnencodableError(
+      `value nested too deep at ${'[0]'.repeat(Limits.maxDepth - 1)}: a message may nest arrays, maps and tags at most ${Limits.maxDepth} levels deep (is it cyclic?)`))
+  })
+
+  it('counts a Map and a Set as two levels (tag and container), a bigint and a Date as one, binary as none', () => {
+    expect(() => assertEncodable(maps(255))).not.toThrow()
+    expect(() => assertEncodable(maps(256))).toThrow(UnencodableError)
+    expect(() => assertEncodable([arrays(509), new Set([1])])).not.toThrow()
+    const deepest = (leaf: unknown) => {
+      let value: unknown = leaf
+      for (let i = 0; i < Limits.maxDepth - 1; i++) value = [value]
+      return value
+    }
+    // the innermost array is at level 512: a leaf inside it adds a level only if it is tagged
+    expect(() => assertEncodable(deepest(Buffer.alloc(4)))).not.toThrow()
+    expect(() => assertEncodable(deepest('text'))).not.toThrow()
+    expect(() => assertEncodable(deepest(5n))).toThrow(UnencodableError)
+    expect(() => assertEncodable(deepest(new Date(0)))).toThrow(UnencodableError)
+    expect(() => assertEncodable(deepest(new Float64Array(1)))).toThrow(UnencodableError)
+  })
+
+  it('agrees exactly with the decoder: what it accepts a peer decodes, one level more the peer refuses', () => {
+    const codec = new Codec()
+    const call = (arg: unknown) => [1, 1, 0, 'm', [arg], 0]
+    const ok = (value: unknown) => [2, 1, value]
+    // [message, value checked, fits]: a call's argument sits one level below a result
+    const cases: [unknown[], unknown, boolean][] = [
+      [call(arrays(510)), [arrays(510)], true], [call(arrays(511)), [arrays(511)], false],
+      [ok(arrays(511)), arrays(511), true], [ok(arrays(512)), arrays(512), false],
+      [ok([maps(255)]), [maps(255)], true], [ok(maps(256)), maps(256), false],
+      [ok([new Set([arrays(508)])]), [new Set([arrays(508)])], true], [ok([new Set([arrays(509)])]), [new Set([arrays(509)])], false],
+      [ok(setOfMapOfBigint(505)), setOfMapOfBigint(505), true], [ok(setOfMapOfBigint(506)), setOfMapOfBigint(506), false],
+    ]
+    for (const [message, value, fits] of cases) {
+      if (fits) {
+        expect(() => assertEncodable(value)).not.toThrow()
+        expect(codec.decodeFrame(codec.encode(message))).toHaveLength(1)
+      } else {
+        expect(() => assertEncodable(value)).toThrow(UnencodableError)
+        expect(() => codec.decodeFrame(codec.encode(message))).toThrow(`nested deeper than ${Limits.maxDepth} levels`)
+      }
+    }
+  })
+
+  it('reports a cycle as nesting too deep', () => {
+    const cyclic: Record<string, unknown> = {}
+    cyclic.self = cyclic
+    expect(() => assertEncodable(cyclic)).toThrow(/value nested too deep at self\.self\.self.*\(is it cyclic\?\)/)
+  })
+})
