@@ -49,6 +49,8 @@ export interface CheckoutSettings {
   signal: AbortSignal | undefined
   /** Warn once when the checkout is held longer than this, ms (Infinity: never). */
   holdWarning: number
+  /** Where warnings go: a process warning and the client's log. */
+  warn: (message: string, code: string) => void
 }
 
 export class CheckoutState implements Lessee, LeakTarget {
@@ -95,8 +97,8 @@ export class CheckoutState implements Lessee, LeakTarget {
   #warnHeld(): void {
     this.#holdTimer = undefined
     const where = describeSite(this.#settings.site)
-    process.emitWarning(`a forkd checkout of worker ${this.conn.info.pid} has been held for more than ${formatSeconds(this.#settings.holdWarning)} (holdWarning)` +
-      (where !== undefined ? `; it was made at ${where}` : '; trackCheckoutSites: true would say where it was made') + '. Is it never released?', { code: 'FORKD_WARN_CHECKOUT_HELD' })
+    this.#settings.warn(`a forkd checkout of worker ${this.conn.info.pid} has been held for more than ${formatSeconds(this.#settings.holdWarning)} (holdWarning)` +
+      (where !== undefined ? `; it was made at ${where}` : '; trackCheckoutSites: true would say where it was made') + '. Is it never released?', 'FORKD_WARN_CHECKOUT_HELD')
   }
 
   /** The signal fired: abort the checkout with the signal's reason. */
@@ -369,7 +371,15 @@ export class CheckoutState implements Lessee, LeakTarget {
 /** The text of an abort reason: an Error's message, or the value as a string. */
 export function reasonText(reason: unknown): string {
   if (reason instanceof Error) return reason.message
-  return reason === undefined ? 'aborted' : String(reason)
+  if (reason === undefined) return 'aborted'
+  if (typeof reason === 'object' && reason !== null) {
+    try {
+      return JSON.stringify(reason) ?? String(reason)
+    } catch {
+      return Object.prototype.toString.call(reason)
+    }
+  }
+  return String(reason)
 }
 
 /** `1 second`, `2.5 seconds`. */

@@ -115,6 +115,7 @@ export class Pool implements ConnectionListener {
   /** With allowExitOnIdle: a ref'd handle that keeps the process alive while checkouts wait. */
   #waitKeepAlive: NodeJS.Timeout | undefined
   readonly #onCheckoutEnd = (checkout: CheckoutState, outcome: CheckoutOutcome) => this.#checkin(checkout, outcome)
+  readonly #warn = (message: string, code: string) => this.#observer.warn(message, code)
 
   /** `connect` replaces real connections with fakes in the pool's unit tests. */
   constructor(options: NormalizedClientOptions, observer: PoolObserver, connect?: (options: ConnectionOptions) => PooledConnection) {
@@ -246,7 +247,8 @@ export class Pool implements ConnectionListener {
       for (const lease of this.#leases.values()) if (oldest === undefined || lease.grantedAt < oldest.grantedAt) oldest = lease
       const held = oldest === undefined ? '' : ` (the oldest for ${((performance.now() - oldest.grantedAt) / 1000).toFixed(1)} s` +
         `${describeSite(oldest.site) !== undefined ? `, made at ${describeSite(oldest.site)}` : ''})`
-      why = `waiting for a worker: all ${this.#busy.size} workers are checked out${held} (maxWorkers ${this.#options.maxWorkers}); is a checkout never released?`
+      const all = this.#busy.size === 1 ? 'the only worker is' : `all ${this.#busy.size} workers are`
+      why = `waiting for a worker: ${all} checked out${held} (maxWorkers ${this.#options.maxWorkers}); is a checkout never released?`
     } else {
       why = 'waiting for a worker'
     }
@@ -262,6 +264,7 @@ export class Pool implements ConnectionListener {
       site: request.site,
       signal: request.signal,
       holdWarning: this.#options.holdWarning,
+      warn: this.#warn,
       onEnd: this.#onCheckoutEnd,
     })
     this.#leases.set(conn, checkout)
@@ -382,7 +385,7 @@ export class Pool implements ConnectionListener {
     if (!this.#warnedConnectFailing && this.#queue.length > 0 && failingFor >= this.#options.connectTimeout) {
       this.#warnedConnectFailing = true
       this.#observer.warn(`forkd client${this.#options.name ? ` ${this.#options.name}` : ''}: checkouts are waiting and connection attempts to ` +
-        `${describeEndpoint(conn.endpoint)} have failed for ${formatSeconds(Math.round(failingFor))}: ${error.message}`, 'FORKD_WARN_CONNECT_FAILING')
+        `${describeEndpoint(conn.endpoint)} have failed for ${(failingFor / 1000).toFixed(1)} s: ${error.message}`, 'FORKD_WARN_CONNECT_FAILING')
     }
   }
 

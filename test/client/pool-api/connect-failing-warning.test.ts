@@ -36,7 +36,7 @@ describe('the warning about failing connection attempts', () => {
     expect(Date.now() - started).toBeLessThan(5_000)
     const [warning] = captured.withCode('FORKD_WARN_CONNECT_FAILING')
     expect(warning!.message).toMatch(new RegExp(
-      `^forkd client hasher: checkouts are waiting and connection attempts to ${path} have failed for [0-9.]+ seconds: ` +
+      `^forkd client hasher: checkouts are waiting and connection attempts to ${path} have failed for \\d+\\.\\d s: ` +
       `cannot connect to the forkd server at ${path}: .*ENOENT`))
     // Nothing more while the attempts keep failing.
     await new Promise((r) => setTimeout(r, 1_000))

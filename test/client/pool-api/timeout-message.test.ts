@@ -57,7 +57,7 @@ describe('the TimeoutError of a checkout that waited for a worker', () => {
     env.pids.add(held.worker.pid)
     const error = await client.checkout({ timeout: 200 }).catch((e: unknown) => e)
     expect(error).toBeInstanceOf(TimeoutError)
-    expect((error as Error).message).toMatch(/^pw: checkout timed out after 0\.2 seconds waiting for a worker: all 1 workers are checked out \(the oldest for \d+\.\d s\) \(maxWorkers 1\); is a checkout never released\?$/)
+    expect((error as Error).message).toMatch(/^pw: checkout timed out after 0\.2 seconds waiting for a worker: the only worker is checked out \(the oldest for \d+\.\d s\) \(maxWorkers 1\); is a checkout never released\?$/)
     held.release()
   })
 })
