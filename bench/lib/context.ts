@@ -1,6 +1,7 @@
 /** What every workload receives, and what it gives back to the report. */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { TopLevelSpec } from 'vega-lite'
 import type { BenchOptions, WorkloadName } from './options.js'
 
 export interface BenchContext {
@@ -38,12 +39,23 @@ export interface TargetCheck {
   pass: boolean | undefined
 }
 
+/** A chart the full run renders to docs/benchmarks/FILE (SVG) and embeds in docs/benchmarks.md. */
+export interface Chart {
+  /** File name without folder, e.g. 'surge.svg'. */
+  file: string
+  /** Alternative text: what the chart shows. */
+  alt: string
+  /** A vega-lite specification with the run's figures inlined. */
+  spec: TopLevelSpec
+}
+
 export interface WorkloadResult {
   name: WorkloadName
   title: string
   rows: ResultRow[]
   checks: TargetCheck[]
   notes: string[]
+  charts?: Chart[]
   /** Every per-round sample, for --json. */
   samples: Record<string, unknown>
 }
