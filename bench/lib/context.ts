@@ -2,6 +2,7 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TopLevelSpec } from 'vega-lite'
+import type { TargetCheck } from './checks.js'
 import type { BenchOptions, WorkloadName } from './options.js'
 
 export interface BenchContext {
@@ -29,14 +30,6 @@ export interface ResultRow {
   piscina?: string
   /** AnyEvent::Task's figure measured on this machine earlier (static). */
   reference?: string
-}
-
-/** One line of the targets table. */
-export interface TargetCheck {
-  target: string
-  measured: string
-  /** undefined: not applicable in this run (e.g. a baseline failed). */
-  pass: boolean | undefined
 }
 
 /** A chart the full run renders to docs/benchmarks/FILE (SVG) and embeds in docs/benchmarks.md. */
