@@ -40,6 +40,8 @@ export interface RunInfo {
   charts: { path: string; alt: string }[]
   /** How many times a workload may run again while a check is noisy. */
   retries: number
+  /** Environment variables the run removed before starting anything (they tax every process start). */
+  removedEnv: string[]
 }
 
 export function machineLines(run: RunInfo): string[] {
@@ -51,7 +53,8 @@ export function machineLines(run: RunInfo): string[] {
     `- **Date:** ${run.startedAt.toISOString()} (run took ${run.seconds.toFixed(0)} s, mode: ${run.mode})`,
     `- **Load average (1 min):** ${run.load[0].toFixed(2)} at start, ${run.load[1].toFixed(2)} at end (other processes on the machine skew absolute figures; the interleaved ratios less so)`,
     `- **Pinning:** ${run.placement}`,
-    `- **NODE_ENV:** ${process.env.NODE_ENV ?? '(unset)'} (the client's trackCheckoutSites default follows it: off in production)`,
+    `- **NODE_ENV:** ${process.env.NODE_ENV ?? '(unset)'} for the server and its workers and the production client (the client's trackCheckoutSites default follows it: off in production); workload 2 also runs a client constructed without it`,
+    ...(run.removedEnv.length === 0 ? [] : [`- **Environment:** ${run.removedEnv.join(', ')} removed before anything started: Node 20 parses the certificate file at every process start (about 50 ms of CPU on this machine), a cost of the machine that every start would pay, forkd's workers and plain \`node\` alike`]),
     `- **forkd server:** ${run.server}`,
     `- **Command:** \`${run.command}\``,
   ]
