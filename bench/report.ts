@@ -154,16 +154,17 @@ export function renderMarkdown(results: readonly WorkloadResult[], run: RunInfo)
 }
 
 function verdictRules(run: RunInfo): string[] {
-  const repeat = run.mode === 'quick' || run.retries === 0
-    ? 'This run repeats nothing'
-    : `The runner then repeats the workload, up to ${run.retries} more times, and pools the new values with the old until the check is clear`
+  const after = run.mode === 'quick'
+    ? 'and says which side its median is on. A smoke check repeats nothing: its verdicts are indicative only.'
+    : run.retries === 0
+      ? 'and says which side its median is on (this run repeats nothing: --retries 0).'
+      : `and the runner repeats the workload, up to ${run.retries} more times, pooling the new values with the old; a check still noisy after that says which side its median is on.`
   return [
     'A measured figure is the median of its per-round values (or of single samples, for latencies). Its spread is the',
-    'range that holds the true median with about 95% confidence, read off the sorted values (order statistics: with up to',
-    '8 values, the lowest to the highest; the confidence column says how sure that range is). A check **passes** or',
-    '**fails** only when the whole spread lies on one side of the target; when the spread is wider than the margin',
-    `between the median and the target, it is **noisy**. ${repeat}; a check still noisy after that says which side its`,
-    'median is on.',
+    'range that holds the true median with about 95% confidence, read off the sorted values by order statistics (with',
+    'up to 8 values, the lowest to the highest; the confidence column says how sure that range really is). A check',
+    '**passes** or **fails** only when the whole spread lies on one side of the target. When the spread is wider than',
+    `the margin between the median and the target, the check is **noisy**, ${after}`,
   ]
 }
 

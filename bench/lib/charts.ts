@@ -115,7 +115,7 @@ export function latencyChart(file: string, title: string, samples: Record<string
     height: 260,
     mark: { type: 'line', interpolate: 'step-after' },
     encoding: {
-      x: { field: 'micros', type: 'quantitative', title: 'µs per call (log scale)', scale: { type: 'log', nice: false } },
+      x: { field: 'micros', type: 'quantitative', title: 'µs per call (log scale)', scale: { type: 'log', nice: false }, axis: { labelOverlap: 'greedy', labelSeparation: 6 } },
       y: { field: 'fraction', type: 'quantitative', title: 'share of calls', axis: { format: '%' } },
       color: { field: 'contender', type: 'nominal', title: null, scale: colourOf(names) },
     },
