@@ -147,7 +147,10 @@ export function renderMarkdown(results: readonly WorkloadResult[], run: RunInfo)
     'npm run bench -- --only fresh --charts /tmp/charts   # also render that workload\'s charts (SVG) there',
     'npm run bench -- --retries 0          # never run a workload again, even when a check is noisy',
     'npm run bench -- --only cycle --forkd-only --prof /tmp/prof   # --cpu-prof of client, server, workers',
-    'node bench/dist/tools/profile-summary.js /tmp/prof/CPU.…cpuprofile   # top self times, file:line',
+    'node bench/dist/tools/profile-summary.js /tmp/prof/CPU.…cpuprofile   # top self times, file:line (--by-file: per script)',
+    'npm run bench -- --json /tmp/run.json  # every per-round value, and the chart specifications',
+    'node bench/dist/tools/render-charts.js /tmp/run.json docs/benchmarks   # draw the charts of a saved run again',
+    'node bench/dist/tools/worker-startup.js   # what a worker start costs: imports, spawn → ready, W starts at once',
     '```',
     '',
   ].join('\n')
