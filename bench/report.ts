@@ -38,8 +38,9 @@ export interface RunInfo {
   load: [start: number, end: number]
   /** Charts written for this report, as paths relative to it, with their alternative text. */
   charts: { path: string; alt: string }[]
-  /** How many times a workload may run again while a check is noisy. */
+  /** How many times a workload may run again while a check is noisy, and for how long (seconds). */
   retries: number
+  retryBudget: number
   /** Environment variables the run removed before starting anything (they tax every process start). */
   removedEnv: string[]
 }
@@ -161,7 +162,7 @@ function verdictRules(run: RunInfo): string[] {
     ? 'and says which side its median is on. A smoke check repeats nothing: its verdicts are indicative only.'
     : run.retries === 0
       ? 'and says which side its median is on (this run repeats nothing: --retries 0).'
-      : `and the runner repeats the workload, up to ${run.retries} more times, pooling the new values with the old; a check still noisy after that says which side its median is on.`
+      : `and the runner repeats the workload (up to ${run.retries} more times, while its attempts took less than ${run.retryBudget} s); every figure of a repeated workload pools all its attempts, and a check still noisy after that says which side its median is on.`
   return [
     'A measured figure is the median of its per-round values (or of single samples, for latencies). Its spread is the',
     'range that holds the true median with about 95% confidence, read off the sorted values by order statistics (with',

@@ -11,7 +11,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { loadavg, tmpdir } from 'node:os'
 import { join, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { judgeCheck, poolChecks } from './lib/checks.js'
+import { AttemptPool } from './lib/attempts.js'
+import { judgeCheck } from './lib/checks.js'
 import type { BenchContext, WorkloadResult } from './lib/context.js'
 import { serverKinds } from './lib/forkd.js'
 import { parseOptions, usage, type BenchOptions, type WorkloadName } from './lib/options.js'
@@ -67,24 +68,30 @@ function placementLine(options: BenchOptions): string {
 }
 
 /**
- * Runs a workload, and again (up to --retries more times) while one of its checks is noisy, pooling
- * the round values of every attempt into its checks; rows, notes and charts are the last attempt's.
+ * Runs a workload, and again while one of its checks is noisy: up to --retries more times, and only
+ * while its attempts so far took less than --retry-budget seconds. Each attempt pools its values with
+ * those of the attempts before (ctx.attempts), so the last result covers every round of every attempt.
  */
 async function runJudged(ctx: BenchContext, name: WorkloadName): Promise<WorkloadResult> {
-  let result = await workloads[name](ctx)
-  let checks = result.checks
+  const attempts = new AttemptPool()
+  const local: BenchContext = { ...ctx, attempts }
+  const started = performance.now()
   const history: string[] = []
-  for (let attempt = 1; ; attempt++) {
-    const noisy = checks.filter((c) => judgeCheck(c).verdict === 'noisy').map((c) => c.target)
-    if (noisy.length === 0 || attempt > ctx.options.retries) {
-      if (history.length > 0)
-        result.notes.push(`ran ${attempt} times (${history.join('; ')}); the targets pool the values of every attempt, the rows and charts show the last.`)
-      return { ...result, checks }
+  for (;;) {
+    const result = await workloads[name](local)
+    const noisy = result.checks.filter((c) => judgeCheck(c).verdict === 'noisy').map((c) => `“${c.target}”`)
+    const seconds = (performance.now() - started) / 1000
+    const outOfTime = seconds >= ctx.options.retryBudget
+    if (noisy.length === 0 || attempts.attempt > ctx.options.retries || outOfTime) {
+      if (attempts.attempt > 1)
+        result.notes.push(`ran ${attempts.attempt} times, every figure pooled over all of them (${history.join('; ')}).`)
+      if (noisy.length > 0 && outOfTime && attempts.attempt <= ctx.options.retries)
+        result.notes.push(`${attempts.attempt > 1 ? 'not repeated again' : 'not repeated'} while noisy: its attempts took ${seconds.toFixed(0)} s, the --retry-budget is ${ctx.options.retryBudget} s.`)
+      return result
     }
-    history.push(`after attempt ${attempt} noisy: ${noisy.map((t) => `“${t}”`).join(', ')}`)
-    ctx.log(`${name}: noisy (${noisy.join('; ')}): attempt ${attempt + 1} of at most ${ctx.options.retries + 1}`)
-    result = await workloads[name](ctx)
-    checks = poolChecks(checks, result.checks)
+    history.push(`noisy after attempt ${attempts.attempt}: ${noisy.join(', ')}`)
+    ctx.log(`${name}: noisy (${noisy.join(', ')}): attempt ${attempts.attempt + 1} of at most ${ctx.options.retries + 1}`)
+    attempts.next()
   }
 }
 
@@ -121,6 +128,7 @@ async function main(): Promise<number> {
     pick: (full, quick) => (options.quick ? quick : full),
     log: (message) => process.stderr.write(`[bench] ${message}\n`),
     socket: (name) => join(dir, `${name}${++socketCount}.sock`),
+    attempts: new AttemptPool(),
   }
   let interrupted = false
   const onSignal = (sig: NodeJS.Signals) => {
@@ -188,6 +196,7 @@ async function main(): Promise<number> {
     command: `npm run bench --${process.argv.slice(2).map((a) => ` ${a}`).join('')}`,
     charts,
     retries: options.retries,
+    retryBudget: options.retryBudget,
     removedEnv,
   }
   const markdown = renderMarkdown(results, run)

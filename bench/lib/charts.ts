@@ -31,8 +31,8 @@ export interface SurgeSeries {
 }
 
 /**
- * Surge time against its size, one panel per worker count: medians with the range of rounds, and a
- * dashed line proportional to the smallest surge, so linear growth shows as lines that coincide.
+ * Surge time against its size, one panel per worker count: medians with the range of rounds, and
+ * the dashed line through the origin that fits them best, so linear growth shows as lines that coincide.
  */
 export function surgeChart(series: readonly SurgeSeries[]): Chart {
   const values: Record<string, unknown>[] = []
@@ -41,14 +41,16 @@ export function surgeChart(series: readonly SurgeSeries[]): Chart {
     for (const [contender, perCount] of Object.entries(s.seconds)) {
       if (perCount.every((rounds) => rounds.length === 0)) continue
       contenders.add(contender)
-      const first = median(perCount[0] ?? [])
+      // the line through the origin closest to the medians (least squares): linear growth lies on it
+      const medians = perCount.map((rounds) => median(rounds))
+      const slope = s.counts.reduce((sum, c, i) => sum + c * medians[i]!, 0) / s.counts.reduce((sum, c) => sum + c * c, 0)
       s.counts.forEach((count, i) => {
         const rounds = perCount[i] ?? []
         values.push({
           panel: `${s.workers} workers`, contender, count, kind: 'measured',
           seconds: median(rounds), low: Math.min(...rounds), high: Math.max(...rounds),
         })
-        values.push({ panel: `${s.workers} workers`, contender, count, kind: 'linear', seconds: (first * count) / s.counts[0]! })
+        values.push({ panel: `${s.workers} workers`, contender, count, kind: 'linear', seconds: slope * count })
       })
     }
   }
@@ -56,7 +58,7 @@ export function surgeChart(series: readonly SurgeSeries[]): Chart {
   const color = { field: 'contender', type: 'nominal', title: null, scale: colourOf([...contenders]) } as const
   const spec: TopLevelSpec = {
     $schema: schema,
-    title: { text: 'Surge: time to finish every checkout', subtitle: 'median of rounds, bars: fastest to slowest round; dashed: proportional to the smallest surge (linear growth)' },
+    title: { text: 'Surge: time to finish every checkout', subtitle: 'median of rounds, bars: fastest to slowest round; dashed: the best line through the origin (linear growth)' },
     data: { values },
     facet: { column: { field: 'panel', type: 'nominal', title: null } },
     spec: {

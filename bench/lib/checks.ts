@@ -1,7 +1,7 @@
 /**
  * Target checks: what a workload claims, and how the report and the runner judge it. A check whose
- * figure varies from round to round carries every per-round value, so that its spread can be shown
- * and the rounds of a repeated workload can be pooled (bench/lib/verdict.ts).
+ * figure varies from round to round carries every per-round value (of every attempt, when the
+ * workload was repeated: bench/lib/attempts.ts), so that its spread can be shown (bench/lib/verdict.ts).
  */
 import { judge, type Goal, type Judgement } from './verdict.js'
 
@@ -70,25 +70,4 @@ export function judgeCheck(check: TargetCheck): JudgedCheck {
     verdict: j.verdict,
     medianPasses: j.medianPasses,
   }
-}
-
-/**
- * The checks of a repeated workload: round values are pooled with those of earlier attempts (same
- * target text); an exact check passes only if it passed every time.
- */
-export function poolChecks(earlier: readonly TargetCheck[], latest: readonly TargetCheck[]): TargetCheck[] {
-  const before = new Map(earlier.map((c) => [c.target, c]))
-  const pooled = latest.map((check): TargetCheck => {
-    const old = before.get(check.target)
-    before.delete(check.target)
-    if (old === undefined || old.kind !== check.kind) return check
-    if (check.kind === 'rounds') return { ...check, values: [...(old as RoundsCheck).values, ...check.values] }
-    const earlier = old as ExactCheck
-    const passes = [earlier.pass, check.pass]
-    const pass = passes.includes(false) ? false : passes.includes(undefined) ? undefined : true
-    const measured = earlier.measured === check.measured ? check.measured : `${earlier.measured}, then ${check.measured}`
-    return { ...check, measured, pass }
-  })
-  // a check only an earlier attempt made (e.g. a baseline that ran then) is kept as it was
-  return [...pooled, ...before.values()]
 }

@@ -2,6 +2,7 @@
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TopLevelSpec } from 'vega-lite'
+import type { AttemptPool } from './attempts.js'
 import type { TargetCheck } from './checks.js'
 import type { BenchOptions, WorkloadName } from './options.js'
 
@@ -17,6 +18,11 @@ export interface BenchContext {
   log(message: string): void
   /** A fresh socket path in `dir`. */
   socket(name: string): string
+  /**
+   * This workload's attempts: every series a workload measures goes through `attempts.pool(key,
+   * series)`, so that a repeated workload reports every round of every attempt.
+   */
+  attempts: AttemptPool
 }
 
 export type Contender = 'forkd' | 'raw' | 'workerpool' | 'piscina' | 'other'

@@ -27,6 +27,8 @@ export interface BenchOptions {
   forkdOnly: boolean
   /** How many more times a workload runs while one of its checks is noisy (full: 3, quick: 0). */
   retries: number
+  /** A noisy workload is repeated only while its attempts so far took less than this (seconds). */
+  retryBudget: number
   /** Folder for the SVG charts; undefined: docs/benchmarks/ when writing docs/benchmarks.md, else none. */
   charts: string | undefined
 }
@@ -42,6 +44,7 @@ export const usage = `usage: npm run bench -- [options]
   --rounds N        interleaved rounds per workload (default: 7 full / 3 quick, fewer for long ones)
   --retries N       run a workload up to N more times while one of its checks is noisy, pooling
                     the rounds (default: 3; with --quick: 0)
+  --retry-budget S  repeat a noisy workload only while its attempts took under S seconds (300)
   --charts DIR      write the SVG charts into DIR (default: docs/benchmarks/ when writing the docs)
   --json FILE       also write every per-round sample as JSON
   --prof DIR        run the client, the forkd server and its workers under --cpu-prof into DIR
@@ -59,6 +62,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       only: { type: 'string', multiple: true },
       rounds: { type: 'string' },
       retries: { type: 'string' },
+      'retry-budget': { type: 'string' },
       charts: { type: 'string' },
       json: { type: 'string' },
       prof: { type: 'string' },
@@ -92,6 +96,11 @@ export function parseOptions(argv: string[]): BenchOptions {
     retries = Number(values.retries)
     if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`--retries must be an integer ≥ 0, got ${JSON.stringify(values.retries)}`)
   }
+  let retryBudget = 300
+  if (values['retry-budget'] !== undefined) {
+    retryBudget = Number(values['retry-budget'])
+    if (!Number.isFinite(retryBudget) || retryBudget < 0) throw new TypeError(`--retry-budget must be a number of seconds ≥ 0, got ${JSON.stringify(values['retry-budget'])}`)
+  }
   const runsEverything = only.length === 0
   return {
     quick: values.quick,
@@ -105,6 +114,7 @@ export function parseOptions(argv: string[]): BenchOptions {
     prof: values.prof,
     forkdOnly: values['forkd-only'],
     retries,
+    retryBudget,
     charts: values.charts,
   }
 }

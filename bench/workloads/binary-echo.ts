@@ -45,7 +45,7 @@ export async function binaryEcho(ctx: BenchContext): Promise<WorkloadResult> {
       piscina: piscina && (() => megabytesPerSecond(n, (x) => piscina.echo(x))),
     }
     await warmUp(contenders)
-    const s = await interleave(rounds, contenders, (r) => ctx.log(`binary: round ${r}/${rounds}`))
+    const s = ctx.attempts.pool('rounds', await interleave(rounds, contenders, (r) => ctx.log(`binary: round ${r}/${rounds}`)))
     return {
       name: 'binary',
       title: '6 1 MiB binary echo',

@@ -55,7 +55,8 @@ export async function checkoutCycle(ctx: BenchContext): Promise<WorkloadResult> 
     }
     await warmUp(contenders)
     record = true
-    const s = await interleave(rounds, contenders, (r) => ctx.log(`cycle: round ${r}/${rounds} (${n} iterations each)`))
+    const s = ctx.attempts.pool('rounds', await interleave(rounds, contenders, (r) => ctx.log(`cycle: round ${r}/${rounds} (${n} iterations each)`)))
+    const calls = ctx.attempts.pool('latencies', latencies)
     return {
       name: 'cycle',
       title: '2 checkout+call+release',
@@ -83,9 +84,9 @@ export async function checkoutCycle(ctx: BenchContext): Promise<WorkloadResult> 
         'production: the client constructed with NODE_ENV=production (trackCheckoutSites off); default options: constructed with NODE_ENV unset. Both keep the default 30 s timeout.',
       ],
       charts: [latencyChart('latency-cycle.svg', 'Checkout + call + release, against one raw round trip', {
-        'forkd, production': latencies.production,
-        'forkd, default options': latencies.defaults,
-        'raw ws+CBOR': latencies.raw,
+        'forkd, production': calls.production,
+        'forkd, default options': calls.defaults,
+        'raw ws+CBOR': calls.raw,
       })],
       samples: { n, microsPerIteration: s },
     }

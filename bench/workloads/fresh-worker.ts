@@ -132,24 +132,26 @@ export async function freshWorker(ctx: BenchContext): Promise<WorkloadResult> {
       nodeParallelCpuMs.push(r.cpuMs)
       return r.perSecond
     }
-    const s = await interleave(rounds, { forkd: sustained, node: sequential, nodeParallel: sideBySide }, (r) => ctx.log(`fresh: sustained round ${r}/${rounds}`))
-    const p50 = percentile(checkoutMs, 50)
+    const s = ctx.attempts.pool('rounds', await interleave(rounds, { forkd: sustained, node: sequential, nodeParallel: sideBySide }, (r) => ctx.log(`fresh: sustained round ${r}/${rounds}`)))
+    const lat = ctx.attempts.pool('latency', { checkoutMs, firstCallMs, workerStartCpuMs })
+    const cpu = ctx.attempts.pool('cpu', { nodeCpuMs, nodeParallelCpuMs, serverChildrenCpu })
+    const p50 = percentile(lat.checkoutMs, 50)
     const expectedWorkers = samples + 2 + rounds * backToBack
-    const workerCpu = median(workerStartCpuMs)
-    const nodeCpu = median(nodeCpuMs)
+    const workerCpu = median(lat.workerStartCpuMs)
+    const nodeCpu = median(cpu.nodeCpuMs)
     const parallelLabel = `node -e 0, ${cores} side by side`
     return {
       name: 'fresh',
       title: '5 fresh worker per checkout',
       rows: [
         {
-          metric: `checkout() latency with ${spares} spares ready, p50 / p90 (${samples} checkouts)`,
-          forkd: `${fmt.ms(p50)} / ${fmt.ms(percentile(checkoutMs, 90))}`,
+          metric: `checkout() latency with ${spares} spares ready, p50 / p90 (${lat.checkoutMs.length} checkouts)`,
+          forkd: `${fmt.ms(p50)} / ${fmt.ms(percentile(lat.checkoutMs, 90))}`,
           reference: `${fmt.ms(anyEventTask.freshWorkerMs)} per fork`,
         },
         {
           metric: 'checkout() + first call, p50 / p90',
-          forkd: `${fmt.ms(percentile(firstCallMs, 50))} / ${fmt.ms(percentile(firstCallMs, 90))}`,
+          forkd: `${fmt.ms(percentile(lat.firstCallMs, 50))} / ${fmt.ms(percentile(lat.firstCallMs, 90))}`,
         },
         {
           metric: `sustained fresh checkouts/s back to back (last ${backToBack - skip} of ${backToBack}); raw column: plain \`node -e 0\` starts/s, one after another`,
@@ -167,7 +169,7 @@ export async function freshWorker(ctx: BenchContext): Promise<WorkloadResult> {
         },
       ],
       checks: [
-        roundsCheck('checkout p50 ≤ 3 ms while spares last', checkoutMs, { side: 'atMost', limit: 3 }, fmt.ms, { unit: 'samples' }),
+        roundsCheck('checkout p50 ≤ 3 ms while spares last', lat.checkoutMs, { side: 'atMost', limit: 3 }, fmt.ms, { unit: 'samples' }),
         roundsCheck(
           `sustained fresh checkouts/s ≥ 0.8× ${parallelLabel} starts/s`,
           ratios(s.forkd, s.nodeParallel),
@@ -178,18 +180,17 @@ export async function freshWorker(ctx: BenchContext): Promise<WorkloadResult> {
       ],
       notes: [
         `latency samples: each checkout waited for all ${spares} spares to be ready and every other worker to be gone (longest wait: ${fmt.ms(refillMs)}) plus ${gap} ms.`,
-        `a worker start costs ${fmt.ms(workerCpu)} CPU (median of ${workerStartCpuMs.length} spares, spawn → ready, every thread, from /proc/PID/task/*/schedstat) next to \`node -e 0\`'s ${fmt.ms(nodeCpu)} (spawn → exit, ${fmt.ms(median(nodeParallelCpuMs))} when ${cores} start side by side; cutime + cstime of this process over each batch of ${starts}); a fresh worker's whole life (start, one checkout, exit) costs ${fmt.ms(median(serverChildrenCpu))} (the server's reaped children).`,
-        `sustained fresh checkouts ÷ ${parallelLabel} starts: ${fmt.ratio(medianRatio(s.forkd, s.nodeParallel))}, ÷ one after another: ${fmt.ratio(medianRatio(s.forkd, s.node))} (median of ${rounds} rounds); ${pids.size} distinct worker pids served ${expectedWorkers} checkouts` +
+        `a worker start costs ${fmt.ms(workerCpu)} CPU (median of ${lat.workerStartCpuMs.length} spares, spawn → ready, every thread, from /proc/PID/task/*/schedstat) next to \`node -e 0\`'s ${fmt.ms(nodeCpu)} (spawn → exit, ${fmt.ms(median(cpu.nodeParallelCpuMs))} when ${cores} start side by side; cutime + cstime of this process over each batch of ${starts}); a fresh worker's whole life (start, one checkout, exit) costs ${fmt.ms(median(cpu.serverChildrenCpu))} (the server's reaped children).`,
+        `sustained fresh checkouts ÷ ${parallelLabel} starts: ${fmt.ratio(medianRatio(s.forkd, s.nodeParallel))}, ÷ one after another: ${fmt.ratio(medianRatio(s.forkd, s.node))} (median of ${s.forkd.length} rounds); in the last attempt ${pids.size} distinct worker pids served ${expectedWorkers} checkouts` +
           (pids.size === expectedWorkers ? ' (one worker each, as maxCheckouts: 1 asks).' : ' (expected one worker each!).'),
       ],
       charts: [freshChart({
         rates: { 'forkd: fresh checkouts, sustained': s.forkd, 'node -e 0, one after another': s.node, [parallelLabel]: s.nodeParallel },
         target: { of: parallelLabel, fraction: 0.8 },
-        cpuMs: { 'forkd worker start (spawn → ready)': workerStartCpuMs, 'node -e 0 (spawn → exit)': nodeCpuMs, [`${parallelLabel} (spawn → exit)`]: nodeParallelCpuMs },
+        cpuMs: { 'forkd worker start (spawn → ready)': lat.workerStartCpuMs, 'node -e 0 (spawn → exit)': cpu.nodeCpuMs, [`${parallelLabel} (spawn → exit)`]: cpu.nodeParallelCpuMs },
       })],
       samples: {
-        checkoutMs, firstCallMs, sustainedPerSecond: s.forkd, nodeStartsPerSecond: s.node, nodeParallelStartsPerSecond: s.nodeParallel,
-        workerStartCpuMs, nodeCpuMs, nodeParallelCpuMs, workerLifeCpuMs: serverChildrenCpu,
+        ...lat, ...cpu, sustainedPerSecond: s.forkd, nodeStartsPerSecond: s.node, nodeParallelStartsPerSecond: s.nodeParallel,
       },
     }
   } finally {

@@ -31,7 +31,8 @@ export async function heldCalls(ctx: BenchContext): Promise<WorkloadResult> {
     }
     await warmUp(contenders)
     record = true
-    const s = await interleave(rounds, contenders, (r) => ctx.log(`held: round ${r}/${rounds} (${n} calls each)`))
+    const s = ctx.attempts.pool('rounds', await interleave(rounds, contenders, (r) => ctx.log(`held: round ${r}/${rounds} (${n} calls each)`)))
+    const calls = ctx.attempts.pool('latencies', latencies)
     return {
       name: 'held',
       title: '1 held checkout',
@@ -45,9 +46,9 @@ export async function heldCalls(ctx: BenchContext): Promise<WorkloadResult> {
       }],
       checks: [roundsCheck('call ≤ 1.1× raw round trip', ratios(s.forkd, s.raw), { side: 'atMost', limit: 1.1 }, fmt.ratio, { suffix: ' raw' })],
       notes: [
-        `forkd ÷ workerpool ${fmt.ratio(medianRatio(s.forkd, s.workerpool))}, ÷ piscina ${fmt.ratio(medianRatio(s.forkd, s.piscina))} (median of ${rounds} rounds).`,
+        `forkd ÷ workerpool ${fmt.ratio(medianRatio(s.forkd, s.workerpool))}, ÷ piscina ${fmt.ratio(medianRatio(s.forkd, s.piscina))} (median of ${s.forkd.length} rounds).`,
       ],
-      charts: [latencyChart('latency-held.svg', 'Held checkout: one awaited call (16-byte string echo)', { forkd: latencies.forkd, 'raw ws+CBOR': latencies.raw, workerpool: latencies.workerpool, piscina: latencies.piscina })],
+      charts: [latencyChart('latency-held.svg', 'Held checkout: one awaited call (16-byte string echo)', { forkd: calls.forkd, 'raw ws+CBOR': calls.raw, workerpool: calls.workerpool, piscina: calls.piscina })],
       samples: { n, microsPerCall: s },
     }
   } finally {

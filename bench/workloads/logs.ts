@@ -53,10 +53,11 @@ export async function logs(ctx: BenchContext): Promise<WorkloadResult> {
       flood: duringFlood,
     }
     await warmUp({ echo: contenders.echo, chatty: contenders.chatty })
-    const s = await interleave(rounds, contenders, (r) => ctx.log(`logs: round ${r}/${rounds}`))
+    const s = ctx.attempts.pool('rounds', await interleave(rounds, contenders, (r) => ctx.log(`logs: round ${r}/${rounds}`)))
+    const flood = ctx.attempts.pool('flood', { floodSeconds, rssGrowth })
     const chattyRatio = medianRatio(s.chatty, s.echo)
     const floodRatio = medianRatio(s.flood, s.echo)
-    const recordsPerSecond = floodLines / median(floodSeconds)
+    const recordsPerSecond = floodLines / median(flood.floodSeconds)
     return {
       name: 'logs',
       title: '8 worker logs',
@@ -64,13 +65,13 @@ export async function logs(ctx: BenchContext): Promise<WorkloadResult> {
         { metric: 'µs per awaited call: plain echo, no sink', forkd: fmt.micros(median(s.echo)) },
         { metric: 'µs per awaited call: a call that logs 10 records, caller has no sink', forkd: `${fmt.micros(median(s.chatty))} (${fmt.ratio(chattyRatio)})` },
         { metric: `µs per awaited call on a quiet checkout while another logs ${floodLines.toLocaleString('en-US')} records to a sink`, forkd: `${fmt.micros(median(s.flood))} (${fmt.ratio(floodRatio)})` },
-        { metric: 'log records delivered per second during the flood; client RSS growth', forkd: `${Math.round(recordsPerSecond).toLocaleString('en-US')}/s; ${(median(rssGrowth) / 2 ** 20).toFixed(1)} MiB` },
+        { metric: 'log records delivered per second during the flood; client RSS growth', forkd: `${Math.round(recordsPerSecond).toLocaleString('en-US')}/s; ${(median(flood.rssGrowth) / 2 ** 20).toFixed(1)} MiB` },
       ],
       checks: [roundsCheck('logging without a sink costs nothing (≤ 1.1× a plain call)', ratios(s.chatty, s.echo), { side: 'atMost', limit: 1.1 }, fmt.ratio)],
       notes: [
         'The flood row shares 2 cores between the flooding worker, the quiet worker and the client that reads 100 000 records: it shows the quiet calls keep going, not that the flood is free.',
       ],
-      samples: { n, floodLines, micros: s, floodSeconds, rssGrowth },
+      samples: { n, floodLines, micros: s, ...flood },
     }
   } finally {
     await cleanup.run()

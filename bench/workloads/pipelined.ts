@@ -32,7 +32,7 @@ export async function pipelined(ctx: BenchContext): Promise<WorkloadResult> {
       piscina: piscina && (() => burstRate(n, () => piscina.echo(payload))),
     }
     await warmUp(contenders)
-    const s = await interleave(rounds, contenders, (r) => ctx.log(`pipelined: round ${r}/${rounds}`))
+    const s = ctx.attempts.pool('rounds', await interleave(rounds, contenders, (r) => ctx.log(`pipelined: round ${r}/${rounds}`)))
     return {
       name: 'pipelined',
       title: '3 pipelined',
