@@ -115,7 +115,7 @@ async function main(): Promise<number> {
   // Node 20 reads and parses this file at every process start (about 50 ms of CPU on the project
   // machine, more than a bare `node -e 0`): a property of the machine, not of forkd, and it would
   // hide the cost of a worker start behind a fixed one that every start pays.
-  const removedEnv = ['NODE_EXTRA_CA_CERTS'].filter((name) => process.env[name] !== undefined)
+  const removedEnv = options.keepCaCerts ? [] : ['NODE_EXTRA_CA_CERTS'].filter((name) => process.env[name] !== undefined)
   for (const name of removedEnv) delete process.env[name]
   const startedAt = new Date()
   const loadAtStart = loadavg()[0]!

@@ -31,6 +31,8 @@ export interface BenchOptions {
   retryBudget: number
   /** Folder for the SVG charts; undefined: docs/benchmarks/ when writing docs/benchmarks.md, else none. */
   charts: string | undefined
+  /** Leave NODE_EXTRA_CA_CERTS in the environment of every process started (removed by default). */
+  keepCaCerts: boolean
 }
 
 export const usage = `usage: npm run bench -- [options]
@@ -46,6 +48,8 @@ export const usage = `usage: npm run bench -- [options]
                     the rounds (default: 3; with --quick: 0)
   --retry-budget S  repeat a noisy workload only while its attempts took under S seconds (300)
   --charts DIR      write the SVG charts into DIR (default: docs/benchmarks/ when writing the docs)
+  --keep-ca-certs   leave NODE_EXTRA_CA_CERTS set: by default the run removes it, since Node 20
+                    parses that file at every process start (tens of ms of CPU)
   --json FILE       also write every per-round sample as JSON
   --prof DIR        run the client, the forkd server and its workers under --cpu-prof into DIR
                     (bench/dist/tools/profile-summary.js FILE lists the top self times)
@@ -67,6 +71,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       json: { type: 'string' },
       prof: { type: 'string' },
       'forkd-only': { type: 'boolean', default: false },
+      'keep-ca-certs': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -116,5 +121,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     retries,
     retryBudget,
     charts: values.charts,
+    keepCaCerts: values['keep-ca-certs'],
   }
 }
