@@ -1,6 +1,9 @@
 /** What every workload receives, and what it gives back to the report. */
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import type { TopLevelSpec } from 'vega-lite'
+import type { AttemptPool } from './attempts.js'
+import type { TargetCheck } from './checks.js'
 import type { BenchOptions, WorkloadName } from './options.js'
 
 export interface BenchContext {
@@ -15,6 +18,11 @@ export interface BenchContext {
   log(message: string): void
   /** A fresh socket path in `dir`. */
   socket(name: string): string
+  /**
+   * This workload's attempts: every series a workload measures goes through `attempts.pool(key,
+   * series)`, so that a repeated workload reports every round of every attempt.
+   */
+  attempts: AttemptPool
 }
 
 export type Contender = 'forkd' | 'raw' | 'workerpool' | 'piscina' | 'other'
@@ -30,12 +38,14 @@ export interface ResultRow {
   reference?: string
 }
 
-/** One line of the targets table. */
-export interface TargetCheck {
-  target: string
-  measured: string
-  /** undefined: not applicable in this run (e.g. a baseline failed). */
-  pass: boolean | undefined
+/** A chart the full run renders to docs/benchmarks/FILE (SVG) and embeds in docs/benchmarks.md. */
+export interface Chart {
+  /** File name without folder, e.g. 'surge.svg'. */
+  file: string
+  /** Alternative text: what the chart shows. */
+  alt: string
+  /** A vega-lite specification with the run's figures inlined. */
+  spec: TopLevelSpec
 }
 
 export interface WorkloadResult {
@@ -44,6 +54,7 @@ export interface WorkloadResult {
   rows: ResultRow[]
   checks: TargetCheck[]
   notes: string[]
+  charts?: Chart[]
   /** Every per-round sample, for --json. */
   samples: Record<string, unknown>
 }

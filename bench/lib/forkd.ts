@@ -17,6 +17,8 @@ export interface ForkdServer {
   status(): Promise<ServerStatusLike>
   /** Waits until at least `n` spares are ready; resolves with how many there were, or rejects after `timeout` ms. */
   waitForSpares(n: number, timeout?: number): Promise<number>
+  /** Waits until `ok(status)` holds (asked every 10 ms); rejects after `timeout` ms naming `what`. */
+  waitForStatus(what: string, ok: (status: ServerStatusLike) => boolean, timeout?: number): Promise<ServerStatusLike>
   stop(): Promise<void>
 }
 
@@ -52,11 +54,14 @@ export async function startForkdServer(ctx: BenchContext, options: { spares: num
       return (await answer).status
     },
     async waitForSpares(n, timeout = 30_000) {
+      return (await server.waitForStatus(`${n} spares`, (s) => s.spares >= n, timeout)).spares
+    },
+    async waitForStatus(what, ok, timeout = 30_000) {
       const deadline = performance.now() + timeout
       for (;;) {
-        const { spares } = await server.status()
-        if (spares >= n) return spares
-        if (performance.now() > deadline) throw new Error(`the forkd server had ${spares} spares after ${timeout} ms, wanted ${n}`)
+        const status = await server.status()
+        if (ok(status)) return status
+        if (performance.now() > deadline) throw new Error(`the forkd server did not reach "${what}" within ${timeout} ms: ${JSON.stringify(status)}`)
         await sleep(10)
       }
     },

@@ -25,16 +25,31 @@ export interface BenchOptions {
   prof: string | undefined
   /** Skip the baselines (raw, workerpool, piscina), e.g. so a client profile shows forkd alone. */
   forkdOnly: boolean
+  /** How many more times a workload runs while one of its checks is noisy (full: 3, quick: 0). */
+  retries: number
+  /** A noisy workload is repeated only while its attempts so far took less than this (seconds). */
+  retryBudget: number
+  /** Folder for the SVG charts; undefined: docs/benchmarks/ when writing docs/benchmarks.md, else none. */
+  charts: string | undefined
+  /** Leave NODE_EXTRA_CA_CERTS in the environment of every process started (removed by default). */
+  keepCaCerts: boolean
 }
 
 export const usage = `usage: npm run bench -- [options]
 
-  --quick           smaller counts and fewer rounds (under a minute); does not write docs/benchmarks.md
-  --write           write docs/benchmarks.md even with --quick or --only
+  --quick           a smoke check: smaller counts and fewer rounds (under a minute), indicative
+                    verdicts, no repeats; does not write docs/benchmarks.md
+  --write           write docs/benchmarks.md (and its charts) even with --quick or --only
   --pin same|split  pin the client and every peer process on the same core (0) or on different
                     cores (client 0, peers 1) with taskset; default: no pinning
   --only NAME[,..]  run these workloads only: ${workloadNames.join(', ')}
   --rounds N        interleaved rounds per workload (default: 7 full / 3 quick, fewer for long ones)
+  --retries N       run a workload up to N more times while one of its checks is noisy, pooling
+                    the rounds (default: 3; with --quick: 0)
+  --retry-budget S  repeat a noisy workload only while its attempts took under S seconds (300)
+  --charts DIR      write the SVG charts into DIR (default: docs/benchmarks/ when writing the docs)
+  --keep-ca-certs   leave NODE_EXTRA_CA_CERTS set: by default the run removes it, since Node 20
+                    parses that file at every process start (tens of ms of CPU)
   --json FILE       also write every per-round sample as JSON
   --prof DIR        run the client, the forkd server and its workers under --cpu-prof into DIR
                     (bench/dist/tools/profile-summary.js FILE lists the top self times)
@@ -50,9 +65,13 @@ export function parseOptions(argv: string[]): BenchOptions {
       pin: { type: 'string' },
       only: { type: 'string', multiple: true },
       rounds: { type: 'string' },
+      retries: { type: 'string' },
+      'retry-budget': { type: 'string' },
+      charts: { type: 'string' },
       json: { type: 'string' },
       prof: { type: 'string' },
       'forkd-only': { type: 'boolean', default: false },
+      'keep-ca-certs': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -77,6 +96,16 @@ export function parseOptions(argv: string[]): BenchOptions {
     rounds = Number(values.rounds)
     if (!Number.isInteger(rounds) || rounds < 1) throw new TypeError(`--rounds must be an integer ≥ 1, got ${JSON.stringify(values.rounds)}`)
   }
+  let retries = values.quick ? 0 : 3
+  if (values.retries !== undefined) {
+    retries = Number(values.retries)
+    if (!Number.isInteger(retries) || retries < 0) throw new TypeError(`--retries must be an integer ≥ 0, got ${JSON.stringify(values.retries)}`)
+  }
+  let retryBudget = 300
+  if (values['retry-budget'] !== undefined) {
+    retryBudget = Number(values['retry-budget'])
+    if (!Number.isFinite(retryBudget) || retryBudget < 0) throw new TypeError(`--retry-budget must be a number of seconds ≥ 0, got ${JSON.stringify(values['retry-budget'])}`)
+  }
   const runsEverything = only.length === 0
   return {
     quick: values.quick,
@@ -89,5 +118,9 @@ export function parseOptions(argv: string[]): BenchOptions {
     json: values.json,
     prof: values.prof,
     forkdOnly: values['forkd-only'],
+    retries,
+    retryBudget,
+    charts: values.charts,
+    keepCaCerts: values['keep-ca-certs'],
   }
 }

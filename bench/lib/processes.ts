@@ -166,6 +166,16 @@ export function cpusAllowed(pid: number | 'self'): string {
   return statusField(pid, 'Cpus_allowed_list') ?? '?'
 }
 
+/** How many CPUs a taskset list names ('0-3,6' → 5). */
+export function cpuCount(list: string): number {
+  let count = 0
+  for (const part of list.split(',')) {
+    const [from, to] = part.split('-').map(Number)
+    count += to === undefined ? 1 : to - from! + 1
+  }
+  return count
+}
+
 /** Pins a running process (all its threads) to `cpus`. No-op when unpinned. */
 export function pinProcess(pid: number, cpus: string | undefined): void {
   if (cpus === undefined) return

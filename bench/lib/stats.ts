@@ -15,11 +15,16 @@ export function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!
 }
 
+/** The per-round ratios a[i] / b[i] (empty when either contender did not run). */
+export function ratios(a: readonly number[], b: readonly number[]): number[] {
+  const out: number[] = []
+  for (let i = 0; i < Math.min(a.length, b.length); i++) out.push(a[i]! / b[i]!)
+  return out
+}
+
 /** Median of the per-round ratios a[i] / b[i]: survives drift of the machine between rounds. */
 export function medianRatio(a: readonly number[], b: readonly number[]): number {
-  const ratios: number[] = []
-  for (let i = 0; i < Math.min(a.length, b.length); i++) ratios.push(a[i]! / b[i]!)
-  return median(ratios)
+  return median(ratios(a, b))
 }
 
 /** A measurement of one contender, or undefined when it is not running (--forkd-only). */
@@ -52,16 +57,25 @@ export async function warmUp(contenders: Record<string, Measure>): Promise<void>
   for (const measure of Object.values(contenders)) if (measure !== undefined) await measure()
 }
 
-/** pass/fail of a target, or undefined when the figure could not be measured (a baseline skipped). */
-export function verdict(value: number, ok: (value: number) => boolean): boolean | undefined {
-  return Number.isFinite(value) ? ok(value) : undefined
-}
-
-/** Runs `op` n times, each awaited before the next; returns microseconds per operation. */
-export async function microsPerOp(n: number, op: () => Promise<unknown>): Promise<number> {
+/**
+ * Runs `op` n times, each awaited before the next; returns microseconds per operation. With
+ * `latencies`, also appends each operation's own time in µs: one clock read per operation (the end
+ * of one is the start of the next, ~60 ns on a ~100 µs call), paid alike by every contender.
+ */
+export async function microsPerOp(n: number, op: () => Promise<unknown>, latencies?: number[]): Promise<number> {
   const start = performance.now()
-  for (let i = 0; i < n; i++) await op()
-  return ((performance.now() - start) * 1000) / n
+  if (latencies === undefined) {
+    for (let i = 0; i < n; i++) await op()
+    return ((performance.now() - start) * 1000) / n
+  }
+  let previous = start
+  for (let i = 0; i < n; i++) {
+    await op()
+    const now = performance.now()
+    latencies.push((now - previous) * 1000)
+    previous = now
+  }
+  return ((previous - start) * 1000) / n
 }
 
 /** Issues n operations at once and waits for all; returns operations per second. */

@@ -3,7 +3,9 @@
  * self time, as file:line, and their share of the samples. Several files are added up (e.g. every
  * short-lived worker of the fresh-worker workload).
  *
- *   node bench/dist/tools/profile-summary.js [--top N] [--filter TEXT] [--no-idle] FILE.cpuprofile...
+ *   node bench/dist/tools/profile-summary.js [--top N] [--filter TEXT] [--no-idle] [--by-file] FILE.cpuprofile...
+ *
+ * --by-file adds self time up per script (module) instead of per function: where start-up goes.
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
@@ -19,11 +21,11 @@ interface Profile {
 }
 
 const { values, positionals } = parseArgs({
-  options: { top: { type: 'string', default: '25' }, filter: { type: 'string' }, 'no-idle': { type: 'boolean', default: false } },
+  options: { top: { type: 'string', default: '25' }, filter: { type: 'string' }, 'no-idle': { type: 'boolean', default: false }, 'by-file': { type: 'boolean', default: false } },
   allowPositionals: true,
 })
 if (positionals.length === 0) {
-  console.error('usage: profile-summary.js [--top N] [--filter TEXT] [--no-idle] FILE.cpuprofile...')
+  console.error('usage: profile-summary.js [--top N] [--filter TEXT] [--no-idle] [--by-file] FILE.cpuprofile...')
   process.exit(2)
 }
 
@@ -39,8 +41,10 @@ for (const file of positionals) {
     if (values['no-idle'] && functionName === '(idle)') continue
     const dt = profile.timeDeltas[i] ?? 0
     total += dt
-    const where = url ? `${url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/')}:${lineNumber + 1}` : ''
-    const key = `${functionName || '(anonymous)'} ${where}`.trim()
+    const file = url.replace(/^file:\/\//, '').replace(/^.*\/node_modules\//, 'node_modules/')
+    const key = values['by-file']
+      ? file || `(${functionName || 'anonymous'})`
+      : `${functionName || '(anonymous)'} ${url ? `${file}:${lineNumber + 1}` : ''}`.trim()
     selfMicros.set(key, (selfMicros.get(key) ?? 0) + dt)
   }
 }

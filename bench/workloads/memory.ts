@@ -4,11 +4,12 @@
  * has imported ws and cbor-x and is idle (and, for scale, a plain idle node and an idle workerpool
  * process worker). Each figure is the median of a few samples taken after the processes settle.
  */
+import { roundsCheck } from '../lib/checks.js'
 import { Cleanup } from '../lib/cleanup.js'
 import { benchFile, type BenchContext, type WorkloadResult } from '../lib/context.js'
 import { startContenders } from '../lib/contenders.js'
 import { spawnNode, stopPeer, vmRss, waitForMessage } from '../lib/processes.js'
-import { median, sleep } from '../lib/stats.js'
+import { median, ratios, sleep } from '../lib/stats.js'
 import { fmt } from '../report.js'
 
 async function idleChild(ctx: BenchContext, cleanup: Cleanup, args: string[]): Promise<number> {
@@ -45,8 +46,8 @@ export async function memory(ctx: BenchContext): Promise<WorkloadResult> {
       series.workerpool.push(wpPid === undefined ? NaN : vmRss(wpPid))
       await sleep(300)
     }
-    const m = Object.fromEntries(Object.entries(series).map(([k, v]) => [k, median(v)])) as Record<keyof typeof series, number>
-    const ratio = m.worker / m.bare
+    const pooled = ctx.attempts.pool('rss', series)
+    const m = Object.fromEntries(Object.entries(pooled).map(([k, v]) => [k, median(v)])) as Record<keyof typeof series, number>
     return {
       name: 'memory',
       title: '7 memory (RSS)',
@@ -55,9 +56,9 @@ export async function memory(ctx: BenchContext): Promise<WorkloadResult> {
         { metric: 'one idle worker (connected, checkout released); workerpool: one idle process worker', forkd: fmt.mib(m.worker), raw: fmt.mib(m.bare), workerpool: fmt.mib(m.workerpool) },
         { metric: 'one spare worker (module loaded, not connected); raw column: plain idle `node`', forkd: fmt.mib(m.spare), raw: fmt.mib(m.plain) },
       ],
-      checks: [{ target: 'idle worker RSS ≤ 1.2× bare node+ws+cbor-x', measured: `${fmt.ratio(ratio)} (${fmt.mib(m.worker)} vs ${fmt.mib(m.bare)})`, pass: ratio <= 1.2 }],
-      notes: [`server ÷ bare node+ws+cbor-x: ${fmt.ratio(m.server / m.bare)}; spare ÷ bare: ${fmt.ratio(m.spare / m.bare)}.`],
-      samples: series,
+      checks: [roundsCheck('idle worker RSS ≤ 1.2× bare node+ws+cbor-x', ratios(pooled.worker, pooled.bare), { side: 'atMost', limit: 1.2 }, fmt.ratio, { unit: 'samples' })],
+      notes: [`idle worker ${fmt.mib(m.worker)} against bare node+ws+cbor-x ${fmt.mib(m.bare)}; server ÷ bare: ${fmt.ratio(m.server / m.bare)}; spare ÷ bare: ${fmt.ratio(m.spare / m.bare)}.`],
+      samples: pooled,
     }
   } finally {
     await cleanup.run()

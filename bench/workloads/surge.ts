@@ -5,10 +5,12 @@
  * get the same surge of calls with the same number of workers.
  */
 import type { Client } from '@forkd/client'
+import { surgeChart, type SurgeSeries } from '../lib/charts.js'
+import { exactCheck, roundsCheck, type TargetCheck } from '../lib/checks.js'
 import { Cleanup } from '../lib/cleanup.js'
-import type { BenchContext, ResultRow, TargetCheck, WorkloadResult } from '../lib/context.js'
+import type { BenchContext, ResultRow, WorkloadResult } from '../lib/context.js'
 import { startContenders } from '../lib/contenders.js'
-import { median, medianRatio, verdict } from '../lib/stats.js'
+import { median, medianRatio, ratios } from '../lib/stats.js'
 import { anyEventTask, fmt } from '../report.js'
 
 const payload = '0123456789abcdef'
@@ -55,6 +57,7 @@ export async function surgeWorkload(ctx: BenchContext): Promise<WorkloadResult> 
   const checks: TargetCheck[] = []
   const notes: string[] = []
   const samples: Record<string, unknown> = { counts }
+  const series: SurgeSeries[] = []
   for (const workers of [2, 4]) {
     const cleanup = new Cleanup()
     try {
@@ -89,6 +92,14 @@ export async function surgeWorkload(ctx: BenchContext): Promise<WorkloadResult> 
         const stats = client.stats()
         if (stats.pending !== 0 || stats.busy !== 0) notes.push(`maxWorkers ${workers}: after round ${round} the pool still had ${stats.pending} pending and ${stats.busy} busy.`)
       }
+      // pooled with earlier attempts: one series per count (seconds per round), and the error counts
+      const pooled = counts.map((n, i) => ctx.attempts.pool(`${workers} workers, ${n}`, { forkd: t.forkd[i]!, workerpool: t.workerpool[i]!, piscina: t.piscina[i]! }))
+      t.forkd = pooled.map((p) => p.forkd)
+      t.workerpool = pooled.map((p) => p.workerpool)
+      t.piscina = pooled.map((p) => p.piscina)
+      const failures = ctx.attempts.pool(`${workers} workers, errors`, { forkd: [errors], baselines: [baselineErrors] })
+      errors = failures.forkd.reduce((a, b) => a + b, 0)
+      baselineErrors = failures.baselines.reduce((a, b) => a + b, 0)
       const rate = (seconds: number[], n: number) => median(seconds.map((s) => n / s))
       for (const [i, n] of counts.entries()) {
         rows.push({
@@ -101,6 +112,7 @@ export async function surgeWorkload(ctx: BenchContext): Promise<WorkloadResult> 
       }
       const doublings = counts.slice(1).map((_, i) => ({
         label: `${counts[i]! / 1000}k→${counts[i + 1]! / 1000}k`,
+        rounds: ratios(t.forkd[i + 1]!, t.forkd[i]!),
         forkd: medianRatio(t.forkd[i + 1]!, t.forkd[i]!),
         workerpool: medianRatio(t.workerpool[i + 1]!, t.workerpool[i]!),
         piscina: medianRatio(t.piscina[i + 1]!, t.piscina[i]!),
@@ -114,16 +126,18 @@ export async function surgeWorkload(ctx: BenchContext): Promise<WorkloadResult> 
           reference: '~4× (quadratic)',
         })
       const mid = counts.length >> 1
-      const vsPool = medianRatio(t.workerpool[mid]!, t.forkd[mid]!)
       checks.push(
-        { target: `zero errors, ${workers} workers (default timeout)`, measured: `${errors} errors${firstError ? ` (first: ${firstError})` : ''}`, pass: errors === 0 },
-        ...doublings.map((d) => ({ target: `doubling ${d.label} ≤ 2.2× time, ${workers} workers`, measured: fmt.ratio(d.forkd), pass: verdict(d.forkd, (r) => r <= 2.2) })),
-        {
-          target: `checkouts/s ≥ workerpool calls/s, ${workers} workers (${counts[mid]!.toLocaleString('en-US')})`,
-          measured: `${fmt.ratio(vsPool)} workerpool`,
-          pass: verdict(vsPool, (r) => r >= 1.0),
-        },
+        exactCheck(`zero errors, ${workers} workers (default timeout)`, `${errors} errors${firstError ? ` (first in the last attempt: ${firstError})` : ''}`, errors === 0),
+        ...doublings.map((d) => roundsCheck(`doubling ${d.label} ≤ 2.2× time, ${workers} workers`, d.rounds, { side: 'atMost', limit: 2.2 }, fmt.ratio)),
+        roundsCheck(
+          `checkouts/s ≥ 1.2× workerpool calls/s, ${workers} workers (${counts[mid]!.toLocaleString('en-US')})`,
+          ratios(t.workerpool[mid]!, t.forkd[mid]!),
+          { side: 'atLeast', limit: 1.2 },
+          fmt.ratio,
+          { suffix: ' workerpool' },
+        ),
       )
+      series.push({ workers, counts, seconds: t })
       if (baselineErrors > 0) notes.push(`maxWorkers ${workers}: the baselines had ${baselineErrors} errors.`)
       samples[`workers${workers}`] = { seconds: t, errors, baselineErrors }
     } finally {
@@ -131,5 +145,5 @@ export async function surgeWorkload(ctx: BenchContext): Promise<WorkloadResult> 
     }
   }
   notes.unshift('each surge issues every checkout at once on a warm client (minWorkers = maxWorkers); rates are medians over rounds, time ratios medians of per-round ratios.')
-  return { name: 'surge', title: '4 surge', rows, checks, notes, samples }
+  return { name: 'surge', title: '4 surge', rows, checks, notes, charts: [surgeChart(series)], samples }
 }

@@ -1,0 +1,82 @@
+/**
+ * Raw Unix socket baseline, client side: CBOR messages with a length prefix over a plain socket
+ * (bench/peers/raw-socket-peer.ts), every call made in one tick sent in one write. No WebSocket,
+ * no protocol: the most a pipelined burst can get through a socket between two Node processes.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { connect, type Socket } from 'node:net'
+import { Decoder, Encoder } from 'cbor-x'
+import { benchFile, type BenchContext } from '../lib/context.js'
+import { spawnNode, stopPeer, waitForMessage } from '../lib/processes.js'
+import { LengthPrefixed, lengthPrefix } from './length-prefixed.js'
+
+export class RawSocketClient {
+  readonly #socket: Socket
+  readonly #encoder = new Encoder({ useRecords: false, tagUint8Array: false })
+  readonly #decoder = new Decoder({ useRecords: false })
+  readonly #pending = new Map<number, (value: unknown) => void>()
+  readonly #frames = new LengthPrefixed()
+  #outgoing: Buffer[] = []
+  #nextId = 1
+
+  private constructor(socket: Socket) {
+    this.#socket = socket
+    socket.on('data', (chunk) => {
+      for (const body of this.#frames.push(chunk)) {
+        const [type, id, value] = this.#decoder.decode(body) as [string, number, unknown]
+        const resolve = this.#pending.get(id)
+        if (type !== 'ok' || resolve === undefined) throw new Error(`raw socket peer sent an unexpected message: ${type} ${id}`)
+        this.#pending.delete(id)
+        resolve(value)
+      }
+    })
+  }
+
+  static connect(path: string): Promise<RawSocketClient> {
+    return new Promise((resolve, reject) => {
+      const socket = connect(path, () => resolve(new RawSocketClient(socket)))
+      socket.once('error', reject)
+    })
+  }
+
+  /** Queues one call; the calls of this tick leave in one write. */
+  echo(x: unknown): Promise<unknown> {
+    const id = this.#nextId++
+    if (this.#outgoing.length === 0) process.nextTick(() => this.#flush())
+    this.#outgoing.push(...lengthPrefix(this.#encoder.encode(['call', id, 'echo', x])))
+    return new Promise((resolve) => this.#pending.set(id, resolve))
+  }
+
+  #flush(): void {
+    const buffers = this.#outgoing
+    this.#outgoing = []
+    this.#socket.write(Buffer.concat(buffers))
+  }
+
+  close(): Promise<void> {
+    if (this.#socket.destroyed) return Promise.resolve()
+    return new Promise((resolve) => this.#socket.end(() => resolve()))
+  }
+}
+
+export interface RawSocketBaseline {
+  client: RawSocketClient
+  peer: ChildProcess
+  stop(): Promise<void>
+}
+
+/** Starts the raw socket peer (pinned like every peer) and connects to it. */
+export async function startRawSocket(ctx: BenchContext): Promise<RawSocketBaseline> {
+  const path = ctx.socket('sock')
+  const peer = spawnNode(benchFile('peers/raw-socket-peer.js'), [path], { cpus: ctx.options.peerCpus })
+  await waitForMessage(peer, 'ready')
+  const client = await RawSocketClient.connect(path)
+  return {
+    client,
+    peer,
+    async stop() {
+      await client.close()
+      await stopPeer(peer)
+    },
+  }
+}
