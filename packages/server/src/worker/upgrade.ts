@@ -1,0 +1,69 @@
+/**
+ * The HTTP side of a handed-off socket: the WebSocket upgrade, with the handshake deadline, and the
+ * refusals (404 unknown path, 426 no forkd subprotocol, 400 malformed request), each an HTTP answer
+ * with `X-Forkd-Error`. Past the upgrade the connection belongs to a WorkerSession (or a status
+ * answer); before it, a socket that ends in any way leaves the worker nothing to serve.
+ */
+import { createServer, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { STATUS_PATH, SUBPROTOCOL, WORKER_PATH, writeRefusal } from '@forkd/protocol'
+import { WebSocketServer, type WebSocket } from 'ws'
+
+export interface UpgradeOptions {
+  maxPayload: number
+  handshakeTimeout: number
+}
+
+export interface UpgradeHandlers {
+  /** The client completed the upgrade on `path` (WORKER_PATH or STATUS_PATH). */
+  upgraded(ws: WebSocket, path: string): void
+  /** The socket ended before an upgrade: refused, timed out or hung up. Called once. */
+  gone(why: string): void
+}
+
+/** Serves the HTTP upgrade on `socket`; exactly one of the handlers' outcomes follows. */
+export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers: UpgradeHandlers): void {
+  let settled = false
+  const gone = (why: string) => {
+    if (settled) return
+    settled = true
+    clearTimeout(deadline)
+    handlers.gone(why)
+  }
+  const refuse = (target: Socket, status: number, why: string) => {
+    writeRefusal(target, status, why, () => gone('refused'))
+  }
+  const http = createServer((req) => refuse(req.socket, 426, 'a forkd worker speaks WebSocket only'))
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  })
+  const deadline = setTimeout(() => {
+    process.stderr.write(`forkd worker: no forkd handshake within ${options.handshakeTimeout} ms, closing\n`)
+    socket.destroy()
+    gone('handshake timeout')
+  }, options.handshakeTimeout)
+
+  http.on('upgrade', (req: IncomingMessage, upgradeSocket: Socket, head: Buffer) => {
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    const path = (req.url ?? '').split('?')[0] ?? ''
+    if (path !== WORKER_PATH && path !== STATUS_PATH) return refuse(upgradeSocket, 404, `no such forkd endpoint: ${path}`)
+    if (!offered.split(',').map((s) => s.trim()).includes(SUBPROTOCOL))
+      return refuse(upgradeSocket, 426, `protocol version mismatch: this worker speaks ${SUBPROTOCOL}, the client offered ${offered || 'nothing'}`)
+    wss.handleUpgrade(req, upgradeSocket, head, (ws) => {
+      if (settled) return
+      settled = true
+      clearTimeout(deadline)
+      handlers.upgraded(ws, path)
+    })
+  })
+  // A peer that hangs up before the upgrade (or whose upgrade was refused) has left this worker
+  // nothing to serve: end now rather than hold a maxWorkers slot until the deadline
+  // (test/server/handshake-timeout.test.ts, test/server/connection-flood.test.ts). After the
+  // upgrade the session owns the socket.
+  socket.once('close', () => gone('hung up'))
+  http.emit('connection', socket)
+}
