@@ -1,7 +1,26 @@
 /**
  * Entry point of a worker process, started by the server with a WorkerBootConfig in argv[2]. The
- * worker's life is in life.ts.
+ * worker's life is in life.ts; this file only makes the process safe before that loads.
+ *
+ * It imports nothing at first. Loading the rest (http, ws, the CBOR codec, the session) takes tens
+ * of milliseconds, and a server that dies meanwhile closes the IPC channel while nobody listens:
+ * the 'disconnect' event is gone, and a module holding a handle (a timer, a database pool) would keep
+ * the spare alive forever (issue 12; test/lifecycle/spares-die-with-server.test.ts). So the loss of
+ * the server is watched from the first line, and life.ts takes over the watch synchronously once
+ * loaded.
+ *
+ * A worker whose server died must also survive writing to stdout or stderr: nobody reads those
+ * pipes any more, and an EPIPE with no 'error' listener would be an uncaught exception killing the
+ * connection it still serves. Its output then goes nowhere.
  */
-import { runWorker } from './life.js'
+const ignore = (): void => {}
+process.stdout.on('error', ignore)
+process.stderr.on('error', ignore)
 
+const leave = (): void => process.exit(0)
+process.on('disconnect', leave)
+if (!process.connected) leave()
+
+const { runWorker } = await import('./life.js')
+process.off('disconnect', leave)
 void runWorker()

@@ -66,6 +66,12 @@ const toServer = (message: WorkerToServer) => {
   if (process.connected) process.send!(message)
 }
 
+/** Sends `message`, then runs `then` once it is written out (or at once when the server is gone). */
+const toServerThen = (message: WorkerToServer, then: () => void) => {
+  if (process.connected) process.send!(message, undefined, {}, () => then())
+  else then()
+}
+
 let statusSeq = 0
 const statusWaiters = new Map<number, (status: Record<string, unknown>) => void>()
 
@@ -200,20 +206,26 @@ export async function runWorker(): Promise<void> {
   process.on('exit', (code) => {
     currentSession()?.bye({ reason: `worker exited with code ${code}`, exitCode: code })
   })
-  // Listen before loading the module: a server that dies while its module loads would otherwise go
-  // unnoticed (test/lifecycle/lifecycle-dead-server.test.ts).
+  // Takes the watch over from entry.ts before anything else can run, and listens before loading the
+  // module: a server that dies while the module loads must not go unnoticed
+  // (test/lifecycle/lifecycle-dead-server.test.ts, test/lifecycle/spares-die-with-server.test.ts).
   process.on('disconnect', onServerGone)
+  if (!process.connected) return onServerGone()
   let definition: WorkerDefinition
   try {
     definition = await loadDefinition()
   } catch (error) {
-    toServer({ type: 'load-failed', message: (error as Error).message })
     process.stderr.write(`forkd worker: ${(error as Error).message}\n`)
-    exit(1)
+    // Exit only once the reason is out: the server blames the module with it.
+    return toServerThen({ type: 'load-failed', message: (error as Error).message }, () => exit(1))
   }
+  // The checks below cost nothing and do not depend on an event having been seen: a spare that
+  // cannot say `ready` to anyone has nobody to serve.
+  if (!process.connected) return onServerGone()
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))
   await Promise.all([setup.done, prewarm(new Codec())])
+  if (!process.connected) return onServerGone()
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   moveTo({ state: 'spare' })
   toServer({ type: 'ready', setupFailed: setup.failed })
