@@ -8,9 +8,12 @@
  *
  * ```
  *  idle ──start()──► starting ──first worker ready──► running ──close()──► closing ──last exit──► closed
- *                       │                                                     ▲
- *                       └───────────── close() (start() rejects) ─────────────┘
+ *                       │   │                                              ▲  ▲
+ *                       │   └──the module is to blame──► failed ──close()──┘  │
+ *                       └────────── close() (start() rejects) ────────────────┘
  * ```
+ *
+ * Workers are started only while `starting` or `running`.
  *
  * `#dispatch` runs after every change (re-entrancy: see reentrantStep) and is the only place that
  * hands sockets to workers and starts workers. What it consults, each in one place so that a new
@@ -34,11 +37,18 @@ const workerEntry = fileURLToPath(new URL('./worker/entry.js', import.meta.url))
 /** Delays before the next start after workers died before they were ready: 100 ms doubling to 5 s, jittered. */
 const spawnBackoff: BackoffRange = { min: 100, max: 5_000 }
 
+/**
+ * While the server starts, workers killed by a signal before they were ready are replaced, up to this
+ * many in a row; then the module is blamed (a module that kills itself with a signal at import must
+ * still fail the start).
+ */
+export const startupSignalRetries = 5
+
 /** How long the replacement of a used spare waits, so it does not compete with that connection's handshake. */
 const spareRefillDelay = 30
 
 type LiveState = Exclude<WorkerState, 'exited'>
-export type WorkerPoolPhase = 'idle' | 'starting' | 'running' | 'closing' | 'closed'
+export type WorkerPoolPhase = 'idle' | 'starting' | 'running' | 'failed' | 'closing' | 'closed'
 
 export interface WorkerPoolStats {
   /** Ready workers waiting for a connection. */
@@ -92,6 +102,8 @@ export class WorkerPool {
   readonly #exits: Record<string, number> = {}
   /** Workers that died before they were ready since the last one became ready. */
   #failuresInARow = 0
+  /** Of those, the ones killed by a signal while the pool was starting. */
+  #startupSignalDeaths = 0
   #backoffTimer: NodeJS.Timeout | undefined
   #refillTimer: NodeJS.Timeout | undefined
   #startup: { resolve(): void; reject(error: Error): void } | undefined
@@ -310,6 +322,7 @@ export class WorkerPool {
 
   #onReady(worker: WorkerProcess): void {
     this.#failuresInARow = 0
+    this.#startupSignalDeaths = 0
     if (worker.setupFailed) this.#log.warn(`${worker.label} setup failed; its client will see the setup exception`)
     this.#log.debug(`${worker.label} ready`, { worker: worker.id, pid: worker.pid })
     if (this.#phase === 'starting') {
@@ -334,9 +347,11 @@ export class WorkerPool {
   }
 
   /**
-   * A worker died before it was ready, not killed by the server. While the pool starts this fails the
-   * start (the module is to blame); once running, every such death delays the next start (backoff),
-   * so a broken deploy does not become a fork storm.
+   * A worker died before it was ready, not killed by the server. While the pool starts, a module that
+   * fails by itself (it said load-failed, or exited with a code) fails the start at once; a worker
+   * killed by a signal is taken for a kill from outside (the OOM killer, an operator) and replaced,
+   * up to `startupSignalRetries` in a row, then the module is blamed after all. Every such death
+   * delays the next start (backoff), so a broken deploy does not become a fork storm.
    */
   #diedStarting(worker: WorkerProcess): void {
     const exit = worker.exit!
@@ -346,21 +361,25 @@ export class WorkerPool {
     const path = this.#o.workerPath
     if (exit.loadFailure !== undefined) this.#log.error(`${worker.label} cannot load the worker module: ${exit.loadFailure}`, { ...fields, module: path })
     if (this.#phase === 'starting') {
-      this.#failStart(new WorkerModuleError(path, exit.loadFailure ?? `worker module ${path}: the worker process ${detail}`))
-      return
+      if (exit.signal === null) return this.#failStart(new WorkerModuleError(path, exit.loadFailure ?? `worker module ${path}: ${detail}`))
+      if (++this.#startupSignalDeaths >= startupSignalRetries)
+        return this.#failStart(new WorkerModuleError(path, `worker module ${path}: ${detail} (${this.#startupSignalDeaths} workers in a row)`))
+      this.#log.warn(`${worker.label} ${detail}; starting another`, fields)
+    } else {
+      this.#log.error(`${worker.label} ${detail}`, fields)
     }
-    this.#log.error(`${worker.label} ${detail}`, fields)
     this.#backOff()
   }
 
   #failStart(error: WorkerModuleError): void {
+    this.#phase = 'failed'
     this.#startup?.reject(error)
     this.#startup = undefined
   }
 
   /** Delays the next worker start after workers died before they were ready. */
   #backOff(): void {
-    if (this.#phase !== 'running' || this.#backoffTimer !== undefined) return
+    if ((this.#phase !== 'starting' && this.#phase !== 'running') || this.#backoffTimer !== undefined) return
     this.#failuresInARow++
     const delay = Math.round(backoffDelay(this.#failuresInARow, spawnBackoff))
     this.#log.warn(`a worker died before it was ready (${this.#failuresInARow} in a row); next start in ${delay} ms`)
