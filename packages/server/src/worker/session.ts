@@ -17,7 +17,7 @@
  * rejects those calls itself with CancelledError.
  */
 import {
-  CallFlags, Codec, CloseCode, FrameWriter, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
+  CallFlags, Codec, CloseCode, FrameWriter, Limits, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
   type CallMessage, type ClientMessage, type HelloInfo, type LogLevel, type WireError, type WireErrorKind,
 } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
@@ -27,6 +27,8 @@ import { markBusy } from './orphan-watchdog.js'
 
 /** Above this many buffered bytes, log records are dropped (and counted) instead of queued. */
 const maxBufferedLogBytes = 16 * 1024 * 1024
+/** The queue's run slots are dropped once there are at least this many (and they are half of it). */
+const compactAfter = 4096
 
 interface CurrentCall { id: number; flags: number }
 
@@ -110,6 +112,15 @@ export class WorkerSession {
     try {
       if (!isBinary) throw new ProtocolError('malformed frame: text frames are not part of the protocol')
       messages = this.#codec.decodeFrame(data)
+      if (this.#queue.length - this.#head + messages.length > Limits.maxQueuedCalls)
+        throw new ProtocolError(`too many queued calls: more than ${Limits.maxQueuedCalls} waiting to run (maxQueuedCalls)`)
+      // While calls keep arriving behind a running one, the queue never empties: drop the slots
+      // already run once they are half of it, so its memory follows what waits, not what ran.
+      if (this.#head >= compactAfter && this.#head * 2 >= this.#queue.length) {
+        this.#queue.copyWithin(0, this.#head)
+        this.#queue.length -= this.#head
+        this.#head = 0
+      }
       for (let i = 0; i < messages.length; i++) this.#queue.push(checkClientMessage(messages[i]))
     } catch (error) {
       this.#protocolError(error as Error)
