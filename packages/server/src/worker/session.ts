@@ -22,6 +22,7 @@ import {
 } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import type { WorkerDefinition } from '../define-worker.js'
+import { UnknownMethodError } from '../errors.js'
 import { installSink } from './context.js'
 import { markBusy } from './orphan-watchdog.js'
 
@@ -201,16 +202,8 @@ export class WorkerSession {
     const iface = this.#options.definition.interface
     if (typeof iface === 'function') return method === null ? iface(...args) : iface(method, ...args)
     if (method === null)
-      throw Object.assign(new Error('this worker has a map interface: call one of its methods, not the checkout itself'), {
-        code: 'FORKD_ERR_UNKNOWN_METHOD',
-      })
-    if (!Object.hasOwn(iface, method)) {
-      const known = Object.keys(iface).join(', ')
-      throw Object.assign(new Error(`unknown method "${method}" (this worker has: ${known})`), {
-        name: 'UnknownMethodError',
-        code: 'FORKD_ERR_UNKNOWN_METHOD',
-      })
-    }
+      throw new UnknownMethodError(`this worker has a map interface: call one of its methods (it has: ${Object.keys(iface).join(', ')}), not the checkout itself`)
+    if (!Object.hasOwn(iface, method)) throw new UnknownMethodError(`unknown method "${method}" (this worker has: ${Object.keys(iface).join(', ')})`)
     return iface[method]!(...args)
   }
 
