@@ -4,8 +4,11 @@
  */
 import { MessageType } from './constants.js'
 
-/** How an error reply came about; decides how the client classifies it. */
-export type WireErrorKind = 'throw' | 'setup' | 'encode' | 'checkout-done'
+/**
+ * How an error reply came about; decides how the client classifies it. `uncaught` is the error of a
+ * `bye` from a worker dying of an uncaught exception (nothing the interface threw).
+ */
+export type WireErrorKind = 'throw' | 'setup' | 'encode' | 'checkout-done' | 'uncaught'
 
 /** An error as it crosses the wire: plain data, never a class rebuilt from the peer. */
 export interface WireError {

@@ -17,8 +17,10 @@
  * a connection, and a `ready` that arrives then is ignored.
  *
  * After the hand-off the server keeps its copy of each socket's file descriptor only to write a last
- * close frame when the worker dies abnormally, so the client learns why. It never reads from that
- * copy: the socket was accepted paused and the worker owns the byte stream.
+ * close frame when the worker dies while its client still holds the connection (whatever the exit
+ * code: 4004 when killed as hung, else 4003), so the client learns why. It never reads from that
+ * copy: the socket was accepted paused and the worker owns the byte stream. A worker that is done
+ * with a connection says so first (`connection-ended`), and the server closes its copy silently.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
@@ -46,6 +48,8 @@ export const legalMoves: Readonly<Record<WorkerState, readonly WorkerState[]>> =
 export const terminateGrace = 2_000
 /** Longest wait for the close frame to be written before the server's socket copy is destroyed. */
 const closeFrameTimeout = 1_000
+/** Longest wait, after a worker exited, for the IPC messages it sent before (see #afterLastMessage). */
+const lastMessageTimeout = 250
 
 export interface WorkerExit {
   code: number | null
@@ -54,7 +58,9 @@ export interface WorkerExit {
   killedFor: KillReason | undefined
   /** What a worker that could not load its module said (`load-failed`) before exiting. */
   loadFailure: string | undefined
-  /** True unless the worker exited with code 0 on its own. */
+  /** The worker still had a client's connection: it died under that client, whatever its exit code. */
+  heldConnection: boolean
+  /** True unless the worker exited with code 0 on its own, holding no connection. */
   abnormal: boolean
   /** `worker exited with code 1`, `worker killed by SIGKILL`, `worker killed: busy for more than...`. */
   description: string
@@ -114,7 +120,7 @@ export class WorkerProcess {
     if (this.#child.stdout) this.#outputs.push(pipeOutput(this.#child.stdout, options.logger, stdout, this.label, { ...fields, stream: 'stdout' }))
     if (this.#child.stderr) this.#outputs.push(pipeOutput(this.#child.stderr, options.logger, stderr, this.label, { ...fields, stream: 'stderr' }))
     this.#child.on('message', (message: WorkerToServer) => this.#onMessage(message))
-    this.#child.on('exit', (code, signal) => this.#onExit(code, signal))
+    this.#child.on('exit', (code, signal) => this.#afterLastMessage(() => this.#onExit(code, signal)))
     this.#child.on('error', (error) => {
       // A failed spawn emits 'error' and never 'exit'.
       if (this.#child.pid === undefined) this.#onExit(null, null, error)
@@ -258,6 +264,10 @@ export class WorkerProcess {
         this.#lastPongAt = Date.now()
         this.#busySince = typeof message.busySince === 'number' ? message.busySince : null
         break
+      case 'connection-ended':
+        // Its client closed it, or the worker did with a close frame of its own: no last words due.
+        this.#sockets.shift()?.destroy()
+        break
       case 'status-request':
         this.#options.events.onStatusRequest(this, message.seq)
         break
@@ -281,28 +291,44 @@ export class WorkerProcess {
     return `worker exited with code ${code}`
   }
 
+  /**
+   * Runs `then` once every IPC message the process sent before it exited has been received. Node
+   * may emit 'exit' before the last messages (a `connection-ended`, a `load-failed`) are read; they
+   * are all in the channel before its end, which 'disconnect' marks. The timeout covers a channel
+   * kept open by a process the worker started.
+   */
+  #afterLastMessage(then: () => void): void {
+    const child = this.#child
+    if (!child.connected) return then()
+    const done = () => {
+      clearTimeout(timer)
+      child.off('disconnect', done)
+      then()
+    }
+    const timer = setTimeout(done, lastMessageTimeout)
+    child.once('disconnect', done)
+  }
+
   #onExit(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
     if (this.#state === 'exited') return
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer)
+    const heldConnection = this.#sockets.length > 0
     this.#exit = {
       code,
       signal,
       killedFor: this.#killedFor,
       loadFailure: this.#loadFailure,
-      abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined,
+      heldConnection,
+      abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined || heldConnection,
       description: this.#describeExit(code, signal, spawnError),
     }
     this.#closeConnections(this.#exit)
     this.#moveTo('exited')
   }
 
-  /** Tells each client still holding a connection why its worker died, then closes the copy. */
+  /** Tells each client still holding a connection why its worker is gone, then closes the copy. */
   #closeConnections(exit: WorkerExit): void {
     if (this.#sockets.length === 0) return
-    if (!exit.abnormal) {
-      for (const socket of this.#sockets.splice(0)) socket.destroy()
-      return
-    }
     const killedAsHung = exit.killedFor === 'hung' || exit.killedFor === 'unresponsive'
     const reason = formatExitReason({ exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined }, exit.description)
     const frame = closeFrame(killedAsHung ? CloseCode.HungWorkerKilled : CloseCode.WorkerExited, reason)

@@ -13,6 +13,10 @@
  *   exiting ◄───────────┴──────────────────┴── connection over ──┴── (from serving too)
  * ```
  *
+ * A connection that is over (closed by either side, refused, timed out) is reported to the server
+ * (`connection-ended`) before the process exits; any other exit while a client holds the connection
+ * (`process.exit(0)` in a call, a crash) gets the server's 4003 close frame.
+ *
  * The state and what belongs to it (the session, a retire notice that arrived during the handshake)
  * live in one union, changed only by `moveTo`.
  */
@@ -80,6 +84,18 @@ function exit(code: number): never {
   process.exit(code)
 }
 
+/**
+ * The connection is over (closed by either side, refused, timed out): tell the server, so it does
+ * not take this exit for a death under a client, then exit.
+ */
+function endConnection(): void {
+  if (life.state === 'exiting') return
+  moveTo({ state: 'exiting' })
+  // Should the channel never confirm the write, the process still ends.
+  setTimeout(() => process.exit(0), 1_000).unref()
+  toServerThen({ type: 'connection-ended' }, () => process.exit(0))
+}
+
 async function loadDefinition(): Promise<WorkerDefinition> {
   let mod: { default?: unknown }
   try {
@@ -124,7 +140,7 @@ function serve(socket: Socket, definition: WorkerDefinition, setup: SetupState):
       else life.session = session
       if (retire !== undefined) session.retire(retire)
     },
-    gone: () => exit(0),
+    gone: endConnection,
   })
 }
 
@@ -140,7 +156,7 @@ function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupS
       serverPid: config.serverPid,
       checkoutDone: definition.checkoutDone !== undefined,
     },
-    onEnd: () => exit(0),
+    onEnd: endConnection,
   }, codec)
 }
 
@@ -153,7 +169,7 @@ async function answerStatus(ws: WebSocket, codec: Codec): Promise<void> {
     setTimeout(() => resolve({ error: 'the server did not answer' }), 2000).unref()
   })
   ws.send(codec.encode([MessageType.Status, status]), () => ws.close(CloseCode.Normal))
-  ws.on('close', () => exit(0))
+  ws.on('close', endConnection)
 }
 
 function onServerMessage(message: ServerToWorker, handle: unknown, definition: WorkerDefinition, setup: SetupState): void {
@@ -200,7 +216,7 @@ export async function runWorker(): Promise<void> {
   process.title = `forkd-worker:${config.name}(${config.id})`
   process.on('uncaughtException', (error) => {
     process.stderr.write(`forkd worker: uncaught exception: ${(error as Error)?.stack ?? String(error)}\n`)
-    currentSession()?.bye({ reason: 'uncaught exception', exitCode: 1, error: toWireError(error, 'throw') })
+    currentSession()?.bye({ reason: 'uncaught exception', exitCode: 1, error: toWireError(error, 'uncaught') })
     exit(1)
   })
   process.on('exit', (code) => {

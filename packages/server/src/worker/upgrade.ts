@@ -1,7 +1,7 @@
 /**
  * The HTTP side of a handed-off socket: the WebSocket upgrade, with the handshake deadline, and the
- * refusals (404 unknown path, 426 no forkd subprotocol, 400 malformed request), each an HTTP answer
- * with `X-Forkd-Error`. Past the upgrade the connection belongs to a WorkerSession (or a status
+ * refusals (404 unknown path, 426 no forkd subprotocol or no upgrade at all, 400 a malformed
+ * request or upgrade), each an HTTP answer with `X-Forkd-Error` (writeRefusal). Past the upgrade the connection belongs to a WorkerSession (or a status
  * answer); before it, a socket that ends in any way leaves the worker nothing to serve.
  */
 import { createServer, type IncomingMessage } from 'node:http'
@@ -34,6 +34,12 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
     writeRefusal(target, status, why, () => gone('refused'))
   }
   const http = createServer((req) => refuse(req.socket, 426, 'a forkd worker speaks WebSocket only'))
+  // Bytes Node's HTTP parser cannot read: answered here rather than by Node, so the answer carries
+  // the reason like every other refusal.
+  http.on('clientError', (error: NodeJS.ErrnoException, target: Socket) => {
+    if (!target.writable || error.code === 'ECONNRESET') return void target.destroy()
+    refuse(target, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, `malformed HTTP request (${error.code ?? error.message})`)
+  })
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
@@ -41,6 +47,9 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
     clientTracking: false,
     handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
   })
+  // An upgrade ws refuses (no key, a wrong version...): with this listener ws leaves the answer to us.
+  wss.on('wsClientError', (error: Error, target: Socket, req: IncomingMessage) =>
+    refuse(target, req.method === 'GET' ? 400 : 405, `bad WebSocket upgrade: ${error.message}`))
   const deadline = setTimeout(() => {
     process.stderr.write(`forkd worker: no forkd handshake within ${options.handshakeTimeout} ms, closing\n`)
     socket.destroy()
