@@ -43,6 +43,11 @@ describe('zero-downtime restart', () => {
     const errors: unknown[] = []
     let calls = 0
     let running = true
+    // A failed wait below ends the test, not the loops: stop them first, or they go on checking out
+    // against dead servers until the test process runs out of memory.
+    cleanups.push(() => {
+      running = false
+    })
     const loops = Promise.all(Array.from({ length: 16 }, async (_, loop) => {
       for (let n = 0; running; n++) {
         try {

@@ -32,7 +32,7 @@ describe('Server at capacity', () => {
     // ...and the one after that is refused, with a reason.
     const refused = connect(env.path)
     const response = await readAll(refused)
-    expect(response).toBe('HTTP/1.1 503 Service Unavailable\r\nX-Forkd-Error: server at capacity\r\nConnection: close\r\nContent-Length: 18\r\n\r\nserver at capacity')
+    expect(response).toBe('HTTP/1.1 503 Service Unavailable\r\nX-Forkd-Error: server at capacity\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\r\nserver at capacity')
     expect(env.server.status().refused).toBe(1)
 
     // When the busy worker's connection ends, the waiting connection gets a new worker.

@@ -22,7 +22,7 @@ describe('Server#close', () => {
     expect(existsSync(env.path)).toBe(false)
     expect(env.server.status()).toMatchObject({ state: 'closed', spares: 0, active: 0, starting: 0, ending: 0 })
     // The client learns why its worker went away.
-    expect(await conn.closed).toEqual({ code: 4003, reason: 'worker killed by SIGTERM: server shutting down' })
+    expect(await conn.closed).toEqual({ code: 4003, reason: 'signal=SIGTERM; worker killed by SIGTERM: server shutting down' })
   })
 
   it('is idempotent: every call returns the same promise', async () => {
@@ -63,7 +63,7 @@ describe('Server#close', () => {
     const conn = await connectRaw(env.path)
     const closing = env.server.close({ timeout: 20_000 })
     void conn.call('exit', 3).catch(() => {})
-    expect((await conn.closed).reason).toBe('worker exited with code 3')
+    expect((await conn.closed).reason).toBe('code=3; worker exited with code 3')
     await closing
     // the spare's replacement may or may not have been started before close(); none after it
     const status = env.server.status()

@@ -12,13 +12,13 @@ import { ForkdError, type ForkdErrorOptions } from '@forkd/protocol'
 export class WorkerModuleError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_WORKER_MODULE'
   static override readonly defaultMessage: string = 'the worker module cannot be loaded'
-  /** The module path or URL as given. */
-  readonly module: string
 
-  /** `message` must name the module and say what is wrong with it. */
-  constructor(module: string, message?: string, options?: ForkdErrorOptions) {
+  /**
+   * @param module The module path or URL as given.
+   * @param message Must name the module and say what is wrong with it.
+   */
+  constructor(readonly module: string, message?: string, options?: ForkdErrorOptions) {
     super(message ?? `${WorkerModuleError.defaultMessage}: ${module}`, options)
-    this.module = module
   }
 }
 
@@ -29,12 +29,10 @@ export class WorkerModuleError extends ForkdError {
 export class SocketPathError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_SOCKET_PATH'
   static override readonly defaultMessage: string = 'cannot listen on this socket path'
-  readonly path: string
 
-  /** `message` must name the path and say what is wrong with it. */
-  constructor(path: string, message?: string, options?: ForkdErrorOptions) {
+  /** @param message Must name the path and say what is wrong with it. */
+  constructor(readonly path: string, message?: string, options?: ForkdErrorOptions) {
     super(message ?? `${SocketPathError.defaultMessage}: ${path}`, options)
-    this.path = path
   }
 }
 
@@ -42,4 +40,14 @@ export class SocketPathError extends ForkdError {
 export class ServerClosedError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_SERVER_CLOSED'
   static override readonly defaultMessage: string = 'the server is closed'
+}
+
+/**
+ * Thrown in a worker for a call of a method its interface does not have, or of the checkout itself
+ * (a null method) on a map interface. It reaches the caller as a WorkerError whose `remote` has name
+ * `UnknownMethodError`, code `FORKD_ERR_UNKNOWN_METHOD` and a message naming the methods there are.
+ */
+export class UnknownMethodError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_UNKNOWN_METHOD'
+  static override readonly defaultMessage: string = 'unknown method'
 }

@@ -44,3 +44,9 @@ export type WorkerToServer =
   | { type: 'pong'; seq: number; busySince: number | null }
   /** A status connection asks for the server's status. */
   | { type: 'status-request'; seq: number }
+  /**
+   * The worker is done with the connection it was handed (its client closed it, it was refused or
+   * timed out, or the worker closed it with a close frame of its own). Sent before the worker exits,
+   * so the server closes its copy of the socket without writing last words on it.
+   */
+  | { type: 'connection-ended' }

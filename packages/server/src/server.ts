@@ -1,46 +1,34 @@
 /**
- * The forkd server: listens, keeps spare worker processes started, hands each accepted connection
- * to one of them, kills hung workers, and winds down on close(), reload() or takeover.
- *
- * Worker sets, one per state (a worker is in exactly one until it exits):
+ * The forkd server: binds, accepts or refuses connections, and runs its lifecycle (start, close,
+ * drain, reload, takeover) and status. Its workers and the connections waiting for one belong to
+ * the WorkerPool (worker-pool.ts).
  *
  * ```
- *  #starting ──ready──► #spares ──connection──► #active
- *      │                   │                       │
- *      └──end (close, ─────┴──► #ending            │
- *          reload)                 │               │
- *                                  └─────exit──────┴──► (gone)
+ *  starting ──bound──► listening ──close(), takeover──► closing ──last worker exited──► closed
+ *     │                                                    ▲
+ *     └──── the module fails to load, close() ─────────────┘
  * ```
  *
- * `#dispatch()` runs after every change and is the only place that assigns workers to waiting
- * connections and starts new workers.
+ * A connection is accepted paused (the server never reads it) and either refused at once with an
+ * HTTP 503 when no spare is ready and `maxPendingConnections` are already waiting, or queued in the
+ * pool, which hands it to a worker.
  */
 import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
-import { fileURLToPath } from 'node:url'
-import { PROTOCOL_VERSION } from '@forkd/protocol'
-import { reentrantStep } from '@forkd/protocol/internal'
+import { PROTOCOL_VERSION, writeRefusal } from '@forkd/protocol'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
-import { HungWatch } from './hung-watch.js'
 import { bind, type Binding } from './listen.js'
 import type { Logger } from './logger.js'
 import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './options.js'
-import { WorkerProcess, type KillReason, type WorkerExit } from './worker-process.js'
+import { WorkerPool, type WorkerPoolStats } from './worker-pool.js'
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
-const workerEntry = fileURLToPath(new URL('./worker/entry.js', import.meta.url))
 
-/** First and last delay before restarting after a worker died before it was ready. */
-const backoffMin = 100
-const backoffMax = 5_000
-
-const refusal = 'HTTP/1.1 503 Service Unavailable\r\nX-Forkd-Error: server at capacity\r\nConnection: close\r\nContent-Length: 18\r\n\r\nserver at capacity'
-
-/** How long the replacement of a used spare waits, so it does not compete with that connection's handshake. */
-const spareRefillDelay = 30
+/** EPIPE/ECONNRESET on a socket nobody reads: nothing to report, and no listener would crash us. */
+const ignoreSocketError = (): void => {}
 
 export type ServerState = 'starting' | 'listening' | 'closing' | 'closed'
 
@@ -52,7 +40,7 @@ export interface CloseOptions {
 }
 
 /** A snapshot of the server, as `forkd status` prints it. */
-export interface ServerStatus {
+export interface ServerStatus extends WorkerPoolStats {
   pid: number
   version: string
   protocol: number
@@ -61,24 +49,6 @@ export interface ServerStatus {
   /** Milliseconds since the server started. */
   uptime: number
   listen: string | { host: string; port: number }
-  /** Ready workers waiting for a connection. */
-  spares: number
-  /** Workers serving a connection. */
-  active: number
-  /** Workers loading their module or running setup. */
-  starting: number
-  /** Workers asked to exit (old spares after reload, spares at shutdown). */
-  ending: number
-  /** Connections waiting for a worker. */
-  pending: number
-  /** Worker processes started since the server started. */
-  started: number
-  /** Worker processes that exited since the server started. */
-  exited: number
-  /** Workers the server killed, by reason. */
-  killed: Record<KillReason, number>
-  /** Exits by code (`"0"`, `"1"`) or signal (`"SIGKILL"`). */
-  exits: Record<string, number>
   /** Connections refused with 503 because the pending queue was full. */
   refused: number
 }
@@ -111,26 +81,11 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #o: NormalizedServerOptions
   readonly #log: Logger
   readonly #net: NetServer
+  readonly #pool: WorkerPool
   readonly #startedAt = Date.now()
-  readonly #hungWatch: HungWatch
   #state: ServerState = 'starting'
   #binding: Binding | undefined
-  readonly #starting = new Set<WorkerProcess>()
-  readonly #spares = new Set<WorkerProcess>()
-  readonly #active = new Set<WorkerProcess>()
-  readonly #ending = new Set<WorkerProcess>()
-  #pending: Socket[] = []
-  #nextId = 0
-  #generation = 0
-  #started = 0
-  #exited = 0
   #refused = 0
-  readonly #killed: Record<KillReason, number> = { hung: 0, unresponsive: 0, shutdown: 0 }
-  readonly #exits: Record<string, number> = {}
-  #failuresInARow = 0
-  #backoffTimer: NodeJS.Timeout | undefined
-  #refillTimer: NodeJS.Timeout | undefined
-  #startWaiter: { resolve(): void; reject(error: Error): void } | undefined
   #closing: Promise<void> | undefined
   #drainTimer: NodeJS.Timeout | undefined
   readonly #closed: Promise<void>
@@ -141,9 +96,9 @@ export class Server extends EventEmitter<ServerEvents> {
     this.#o = options
     this.#log = options.logger
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve))
+    this.#pool = new WorkerPool({ options, status: () => this.status() as unknown as Record<string, unknown> })
     this.#net = createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket))
     this.#net.on('error', (error) => this.#log.error(`listening socket error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code }))
-    this.#hungWatch = new HungWatch(options.hungWorkerTimeout, () => this.#active, (worker, reason) => this.#killHung(worker, reason))
   }
 
   /**
@@ -165,15 +120,11 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   async #start(): Promise<void> {
-    const firstReady = new Promise<void>((resolve, reject) => (this.#startWaiter = { resolve, reject }))
-    this.#dispatch()
-    await firstReady
+    await this.#pool.start()
     this.#binding = await bind(this.#net, this.#o.listen, this.#o.socketMode, () => this.#onReplaced())
     if (this.#state !== 'starting') throw new ServerClosedError('the server was closed while starting')
     this.#state = 'listening'
-    this.#hungWatch.start()
     this.#log.info(`listening on ${describeAddress(this.#binding.address)}`, { pid: process.pid, worker: this.#o.workerPath })
-    this.#dispatch()
   }
 
   get state(): ServerState {
@@ -204,15 +155,7 @@ export class Server extends EventEmitter<ServerEvents> {
       state: this.#state,
       uptime: Date.now() - this.#startedAt,
       listen: this.#binding?.address ?? this.#o.listen,
-      spares: this.#spares.size,
-      active: this.#active.size,
-      starting: this.#starting.size,
-      ending: this.#ending.size,
-      pending: this.#pending.length,
-      started: this.#started,
-      exited: this.#exited,
-      killed: { ...this.#killed },
-      exits: { ...this.#exits },
+      ...this.#pool.stats(),
       refused: this.#refused,
     }
   }
@@ -224,11 +167,7 @@ export class Server extends EventEmitter<ServerEvents> {
    */
   reload(): void {
     if (this.#state !== 'listening') return
-    this.#generation++
-    this.#log.info('reloading: replacing spares, retiring active workers', { generation: this.#generation })
-    for (const worker of [...this.#starting, ...this.#spares]) this.#end(worker, 'reload')
-    for (const worker of this.#active) worker.retire('reload')
-    this.#dispatch()
+    this.#pool.reload()
   }
 
   /**
@@ -257,22 +196,13 @@ export class Server extends EventEmitter<ServerEvents> {
 
   async #shutdown(retireReason: string): Promise<void> {
     this.#state = 'closing'
-    if (this.#backoffTimer !== undefined) clearTimeout(this.#backoffTimer)
-    this.#backoffTimer = undefined
-    if (this.#refillTimer !== undefined) clearTimeout(this.#refillTimer)
-    this.#refillTimer = undefined
-    this.#startWaiter?.reject(new ServerClosedError('the server was closed while starting'))
-    this.#startWaiter = undefined
     if (this.#net.listening) this.#net.close()
     this.#binding?.release()
-    for (const socket of this.#pending.splice(0)) socket.destroy()
-    for (const worker of [...this.#starting, ...this.#spares]) this.#end(worker, retireReason)
-    for (const worker of this.#active) worker.retire(retireReason)
-    await Promise.all([...this.#ending, ...this.#active].map((w) => w.exited))
+    await this.#pool.close(retireReason)
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer)
-    this.#hungWatch.stop()
     this.#state = 'closed'
-    this.#log.info('closed', { started: this.#started, exited: this.#exited })
+    const { started, exited } = this.#pool.stats()
+    this.#log.info('closed', { started, exited })
     this.#resolveClosed()
     this.emit('close')
   }
@@ -281,200 +211,32 @@ export class Server extends EventEmitter<ServerEvents> {
   #limitDrain(timeout: number): void {
     if (timeout === Infinity || this.#state === 'closed') return
     if (timeout === 0) {
-      this.#terminateActive()
+      this.#pool.terminateActive()
       return
     }
     const deadline = Date.now() + timeout
     const timer = this.#drainTimer as (NodeJS.Timeout & { deadline?: number }) | undefined
     if (timer?.deadline !== undefined && timer.deadline <= deadline) return
     if (timer !== undefined) clearTimeout(timer)
-    const next = setTimeout(() => this.#terminateActive(), timeout) as NodeJS.Timeout & { deadline?: number }
+    const next = setTimeout(() => this.#pool.terminateActive(), timeout) as NodeJS.Timeout & { deadline?: number }
     next.deadline = deadline
     this.#drainTimer = next
   }
 
-  #terminateActive(): void {
-    if (this.#active.size > 0) this.#log.info(`terminating ${this.#active.size} active workers`)
-    for (const worker of this.#active) worker.terminate('shutdown')
-  }
-
   #onConnection(socket: Socket): void {
-    // EPIPE/ECONNRESET on a socket nobody reads: nothing to report, and no listener would crash us.
-    socket.on('error', () => {})
+    socket.on('error', ignoreSocketError)
     if (this.#state !== 'listening') {
       socket.destroy()
       return
     }
-    if (this.#spares.size === 0 && this.#pending.length >= this.#o.maxPendingConnections) {
+    const pool = this.#pool
+    if (pool.spares === 0 && pool.pending >= this.#o.maxPendingConnections) {
       this.#refused++
-      this.#log.warn(`refused a connection: ${this.#liveCount} workers (maxWorkers ${this.#o.maxWorkers}) and ${this.#pending.length} connections waiting (maxPendingConnections)`)
-      socket.end(refusal)
+      this.#log.warn(`refused a connection: ${pool.live} workers (maxWorkers ${this.#o.maxWorkers}) and ${pool.pending} connections waiting (maxPendingConnections)`)
+      writeRefusal(socket, 503, 'server at capacity')
       return
     }
-    this.#pending.push(socket)
-    this.#dispatch()
-  }
-
-  get #liveCount(): number {
-    return this.#starting.size + this.#spares.size + this.#active.size + this.#ending.size
-  }
-
-  /** The one place that gives waiting connections to spares and starts workers (re-entrancy: see reentrantStep). */
-  readonly #dispatch = reentrantStep(() => {
-    let handedOff = false
-    while (this.#pending.length > 0 && this.#spares.size > 0) {
-      const socket = this.#pending.shift()!
-      if (socket.destroyed) continue
-      const worker = this.#spares.values().next().value!
-      this.#spares.delete(worker)
-      this.#active.add(worker)
-      worker.handOff(socket)
-      handedOff = true
-    }
-    // Replacing a spare that was just handed out can wait a moment: a Node process start takes
-    // a whole core for tens of milliseconds, and on a small machine it would slow down the
-    // handshake of the very connection that used the spare. Connections still waiting for a
-    // worker get one started at once.
-    if (handedOff && this.#pending.length === 0) this.#startWorkersSoon()
-    else this.#startWorkers()
-  })
-
-  #startWorkersSoon(): void {
-    if (this.#refillTimer !== undefined) return
-    this.#refillTimer = setTimeout(() => {
-      this.#refillTimer = undefined
-      this.#startWorkers()
-    }, spareRefillDelay)
-    this.#refillTimer.unref()
-  }
-
-  #startWorkers(): void {
-    if (this.#refillTimer !== undefined) {
-      clearTimeout(this.#refillTimer)
-      this.#refillTimer = undefined
-    }
-    // Never respawn during shutdown, nor while backing off after workers died during start-up.
-    if (this.#state !== 'starting' && this.#state !== 'listening') return
-    if (this.#backoffTimer !== undefined) return
-    // One worker is started even with spares = 0, to prove the module loads before we bind.
-    const wanted = Math.max(this.#o.spares, this.#state === 'starting' ? 1 : 0) + this.#pending.length
-    while (this.#starting.size + this.#spares.size < wanted && this.#liveCount < this.#o.maxWorkers) {
-      if (!this.#spawn()) return
-    }
-  }
-
-  #spawn(): boolean {
-    const id = ++this.#nextId
-    let worker: WorkerProcess
-    try {
-      worker = new WorkerProcess({
-        entryPath: workerEntry,
-        boot: {
-          module: this.#o.workerUrl,
-          name: this.#o.name,
-          id,
-          serverPid: process.pid,
-          maxPayload: this.#o.maxPayload,
-          handshakeTimeout: this.#o.handshakeTimeout,
-          hungWorkerTimeout: Number.isFinite(this.#o.hungWorkerTimeout) ? this.#o.hungWorkerTimeout : null,
-        },
-        env: this.#o.env,
-        execArgv: this.#o.execArgv,
-        logger: this.#log,
-        workerOutput: this.#o.workerOutput,
-        hungWorkerTimeout: this.#o.hungWorkerTimeout,
-        generation: this.#generation,
-        events: {
-          onReady: (w, setupFailed) => this.#onReady(w, setupFailed),
-          onLoadFailed: (w, message) => this.#onLoadFailed(w, message),
-          onExit: (w, exit) => this.#onExit(w, exit),
-          onStatusRequest: (w, seq) => w.sendStatus(seq, this.status() as unknown as Record<string, unknown>),
-        },
-      })
-    } catch (error) {
-      this.#log.error(`cannot start a worker process: ${(error as Error).message}`)
-      this.#backOff()
-      return false
-    }
-    this.#started++
-    this.#starting.add(worker)
-    this.#log.debug(`${worker.label} starting`, { worker: id, pid: worker.pid })
-    return true
-  }
-
-  #onReady(worker: WorkerProcess, setupFailed: boolean): void {
-    this.#starting.delete(worker)
-    this.#failuresInARow = 0
-    if (setupFailed) this.#log.warn(`${worker.label} setup failed; its client will see the setup exception`)
-    if ((this.#state !== 'starting' && this.#state !== 'listening') || worker.generation !== this.#generation) {
-      this.#ending.add(worker)
-      worker.end(this.#state === 'closing' ? 'shutdown' : 'reload')
-      return
-    }
-    this.#spares.add(worker)
-    this.#log.debug(`${worker.label} ready`, { worker: worker.id, pid: worker.pid })
-    this.#startWaiter?.resolve()
-    this.#startWaiter = undefined
-    this.#dispatch()
-  }
-
-  #onLoadFailed(worker: WorkerProcess, message: string): void {
-    this.#log.error(`${worker.label} cannot load the worker module: ${message}`, { worker: worker.id, module: this.#o.workerPath })
-    this.#startWaiter?.reject(new WorkerModuleError(this.#o.workerPath, message))
-    this.#startWaiter = undefined
-  }
-
-  #onExit(worker: WorkerProcess, exit: WorkerExit): void {
-    this.#starting.delete(worker)
-    this.#spares.delete(worker)
-    this.#active.delete(worker)
-    this.#ending.delete(worker)
-    this.#exited++
-    const key = exit.signal ?? String(exit.code)
-    this.#exits[key] = (this.#exits[key] ?? 0) + 1
-    // hung and unresponsive kills are counted when decided; shutdown kills only if a signal was needed.
-    if (exit.killedFor === 'shutdown' && exit.signal !== null) this.#killed.shutdown++
-    const fields = { worker: worker.id, pid: worker.pid, code: exit.code, signal: exit.signal }
-    if (exit.abnormal && exit.killedFor !== 'shutdown') this.#log.warn(`${worker.label} ${exit.description}`, fields)
-    else this.#log.debug(`${worker.label} ${exit.description}`, fields)
-
-    if (exit.previousState === 'starting' && exit.killedFor === undefined) {
-      const tail = worker.outputTail()
-      const detail = `${exit.description} before it was ready${tail.length > 0 ? `; its last output: ${tail.join(' | ')}` : ''}`
-      if (this.#startWaiter !== undefined) {
-        this.#startWaiter.reject(new WorkerModuleError(this.#o.workerPath, `worker module ${this.#o.workerPath}: the worker process ${detail}`))
-        this.#startWaiter = undefined
-      } else {
-        this.#log.error(`${worker.label} ${detail}`, fields)
-        this.#backOff()
-      }
-    }
-    this.#dispatch()
-  }
-
-  /** Delays the next worker start after workers died during start-up: 100 ms, doubling, up to 5 s. */
-  #backOff(): void {
-    if (this.#state !== 'listening' || this.#backoffTimer !== undefined) return
-    this.#failuresInARow++
-    const delay = Math.min(backoffMax, backoffMin * 2 ** (this.#failuresInARow - 1))
-    this.#log.warn(`a worker died before it was ready (${this.#failuresInARow} in a row); next start in ${delay} ms`)
-    this.#backoffTimer = setTimeout(() => {
-      this.#backoffTimer = undefined
-      this.#dispatch()
-    }, delay).unref()
-  }
-
-  #killHung(worker: WorkerProcess, reason: KillReason): void {
-    this.#killed[reason]++
-    this.#log.warn(`${worker.label} killing: ${reason === 'hung' ? 'busy on one call' : 'no heartbeat answer'} for more than ${this.#o.hungWorkerTimeout} ms (hungWorkerTimeout)`, { worker: worker.id, pid: worker.pid })
-    worker.kill(reason)
-  }
-
-  #end(worker: WorkerProcess, reason: string): void {
-    this.#starting.delete(worker)
-    this.#spares.delete(worker)
-    this.#ending.add(worker)
-    worker.end(reason)
+    pool.accept(socket)
   }
 }
 

@@ -1,59 +1,74 @@
 /**
- * One worker process, seen from the server.
+ * One worker process, seen from the server. It owns its state: the pool states intent (`handOff`,
+ * `retire`, `end`, `terminate`, `kill`) and learns every move through one `onMove(worker, from, to)`.
  *
  * ```
  *  starting ──ready──► spare ──handOff──► active
  *     │                  │                  │
- *     └────────exit──────┴───────exit───────┴──► exited
+ *     │ end              │ end              │ terminate, kill
+ *     │ (SIGTERM)        │ (retire notice)  │ (SIGTERM/SIGKILL)
+ *     └──────────────► ending ◄─────────────┘
+ *                        │
+ *  starting, spare, ─────┴──exit──► exited
+ *  active, ending
  * ```
  *
- * After the hand-off the server keeps its copy of the socket's file descriptor only to write a final
- * close frame when the worker dies abnormally, so the client learns why its connection ended. It never
- * reads from that copy: the socket was accepted paused and the worker owns the byte stream.
+ * `ending` means the server asked the process to go and is waiting for its exit: it is never handed
+ * a connection, and a `ready` that arrives then is ignored.
+ *
+ * After the hand-off the server keeps its copy of each socket's file descriptor only to write a last
+ * close frame when the worker dies while its client still holds the connection (whatever the exit
+ * code: 4004 when killed as hung, else 4003), so the client learns why. It never reads from that
+ * copy: the socket was accepted paused and the worker owns the byte stream. A worker that is done
+ * with a connection says so first (`connection-ended`), and the server closes its copy silently.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
-import { CloseCode } from '@forkd/protocol'
+import { CloseCode, formatExitReason } from '@forkd/protocol'
 import { closeFrame } from './close-frame.js'
 import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
 
-export type WorkerState = 'starting' | 'spare' | 'active' | 'exited'
+export type WorkerState = 'starting' | 'spare' | 'active' | 'ending' | 'exited'
 
 /** Why the server killed a worker. */
 export type KillReason = 'hung' | 'unresponsive' | 'shutdown'
 
-const legalMoves: Record<WorkerState, readonly WorkerState[]> = {
-  starting: ['spare', 'exited'],
-  spare: ['active', 'exited'],
-  active: ['exited'],
+export const legalMoves: Readonly<Record<WorkerState, readonly WorkerState[]>> = {
+  starting: ['spare', 'ending', 'exited'],
+  spare: ['active', 'ending', 'exited'],
+  active: ['ending', 'exited'],
+  ending: ['exited'],
   exited: [],
 }
 
-/** Time between SIGTERM and SIGKILL when a worker is terminated. */
+/** Time between SIGTERM and SIGKILL when a worker is terminated, and a retired spare's grace. */
 export const terminateGrace = 2_000
 /** Longest wait for the close frame to be written before the server's socket copy is destroyed. */
 const closeFrameTimeout = 1_000
+/** Longest wait, after a worker exited, for the IPC messages it sent before (see #afterLastMessage). */
+const lastMessageTimeout = 250
 
 export interface WorkerExit {
   code: number | null
   signal: NodeJS.Signals | null
   /** Set when the server killed the worker. */
   killedFor: KillReason | undefined
-  /** The state the worker was in when it exited. */
-  previousState: WorkerState
-  /** True unless the worker exited with code 0 on its own. */
+  /** What a worker that could not load its module said (`load-failed`) before exiting. */
+  loadFailure: string | undefined
+  /** The worker still had a client's connection: it died under that client, whatever its exit code. */
+  heldConnection: boolean
+  /** True unless the worker exited with code 0 on its own, holding no connection. */
   abnormal: boolean
   /** `worker exited with code 1`, `worker killed by SIGKILL`, `worker killed: busy for more than...`. */
   description: string
 }
 
 export interface WorkerProcessEvents {
-  onReady(worker: WorkerProcess, setupFailed: boolean): void
-  onLoadFailed(worker: WorkerProcess, message: string): void
-  onExit(worker: WorkerProcess, exit: WorkerExit): void
+  /** Every state change, after it happened. `worker.exit` is set before the move to `exited`. */
+  onMove(worker: WorkerProcess, from: WorkerState, to: WorkerState): void
   onStatusRequest(worker: WorkerProcess, seq: number): void
 }
 
@@ -65,14 +80,11 @@ export interface WorkerProcessOptions {
   logger: Logger
   workerOutput: { stdout: OutputLevel; stderr: OutputLevel }
   hungWorkerTimeout: number
-  /** Reload generation the worker was started in; workers of an older generation are not handed out. */
-  generation: number
   events: WorkerProcessEvents
 }
 
 export class WorkerProcess {
   readonly id: number
-  readonly generation: number
   readonly startedAt = Date.now()
   /** Title-style label used in log records: `forkd-worker:NAME(N)[pid]`. */
   readonly label: string
@@ -80,22 +92,21 @@ export class WorkerProcess {
   readonly #child: ChildProcess
   readonly #options: WorkerProcessOptions
   readonly #outputs: OutputPipe[] = []
-  #socket: Socket | undefined
+  /** The server's copies of the connections this worker serves, oldest first. */
+  readonly #sockets: Socket[] = []
+  #setupFailed = false
+  #loadFailure: string | undefined
+  #retiredFor: string | undefined
   #killedFor: KillReason | undefined
   #killTimer: NodeJS.Timeout | undefined
   #pingSeq = 0
-  #exit: WorkerExit | undefined
-  #exited: Promise<WorkerExit>
-  #resolveExited!: (exit: WorkerExit) => void
   #lastPongAt = 0
   #busySince: number | null = null
-  #retiredFor: string | undefined
+  #exit: WorkerExit | undefined
 
   constructor(options: WorkerProcessOptions) {
     this.#options = options
     this.id = options.boot.id
-    this.generation = options.generation
-    this.#exited = new Promise((resolve) => (this.#resolveExited = resolve))
     this.#child = fork(options.entryPath, [JSON.stringify(options.boot)], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
@@ -109,7 +120,7 @@ export class WorkerProcess {
     if (this.#child.stdout) this.#outputs.push(pipeOutput(this.#child.stdout, options.logger, stdout, this.label, { ...fields, stream: 'stdout' }))
     if (this.#child.stderr) this.#outputs.push(pipeOutput(this.#child.stderr, options.logger, stderr, this.label, { ...fields, stream: 'stderr' }))
     this.#child.on('message', (message: WorkerToServer) => this.#onMessage(message))
-    this.#child.on('exit', (code, signal) => this.#onExit(code, signal))
+    this.#child.on('exit', (code, signal) => this.#afterLastMessage(() => this.#onExit(code, signal)))
     this.#child.on('error', (error) => {
       // A failed spawn emits 'error' and never 'exit'.
       if (this.#child.pid === undefined) this.#onExit(null, null, error)
@@ -117,7 +128,25 @@ export class WorkerProcess {
     })
   }
 
-  /** When the worker last answered a heartbeat (or became active), epoch ms. */
+  get state(): WorkerState {
+    return this.#state
+  }
+
+  get pid(): number | undefined {
+    return this.#child.pid
+  }
+
+  /** Connections this worker serves now (0 or 1: a process serves one connection). */
+  get connections(): number {
+    return this.#sockets.length
+  }
+
+  /** Whether the worker's setup threw (known once it is ready); its client then sees that error. */
+  get setupFailed(): boolean {
+    return this.#setupFailed
+  }
+
+  /** When the worker last answered a heartbeat (or was handed a connection), epoch ms. */
   get lastPongAt(): number {
     return this.#lastPongAt
   }
@@ -132,20 +161,13 @@ export class WorkerProcess {
     return this.#retiredFor
   }
 
-  get state(): WorkerState {
-    return this.#state
+  /** Set once the server decided to kill or terminate this worker. */
+  get killedFor(): KillReason | undefined {
+    return this.#killedFor
   }
 
-  get pid(): number | undefined {
-    return this.#child.pid
-  }
-
-  /** Resolves when the process has exited. */
-  get exited(): Promise<WorkerExit> {
-    return this.#exited
-  }
-
-  get exitInfo(): WorkerExit | undefined {
+  /** How the process ended; set just before the move to `exited`. */
+  get exit(): WorkerExit | undefined {
     return this.#exit
   }
 
@@ -154,27 +176,28 @@ export class WorkerProcess {
     return this.#outputs.flatMap((o) => o.tail())
   }
 
-  #setState(next: WorkerState): void {
-    if (!legalMoves[this.#state].includes(next)) throw new Error(`forkd internal error: worker ${this.id} cannot move from ${this.#state} to ${next}`)
+  #moveTo(next: WorkerState): void {
+    const from = this.#state
+    if (!legalMoves[from].includes(next)) throw new Error(`forkd internal error: worker ${this.id} cannot move from ${from} to ${next}`)
     this.#state = next
+    this.#options.events.onMove(this, from, next)
+  }
+
+  readonly #onSent = (error: Error | null): void => {
+    if (error !== null) this.#options.logger.debug(`${this.label} IPC send failed: ${error.message}`, { worker: this.id })
   }
 
   #send(message: ServerToWorker, handle?: Socket): void {
     if (!this.#child.connected) return
-    const onSent = (error: Error | null) => {
-      if (error !== null) this.#options.logger.debug(`${this.label} IPC send failed: ${error.message}`, { type: message.type })
-    }
-    if (handle !== undefined) this.#child.send(message, handle, { keepOpen: true }, onSent)
-    else this.#child.send(message, onSent)
+    if (handle !== undefined) this.#child.send(message, handle, { keepOpen: true }, this.#onSent)
+    else this.#child.send(message, this.#onSent)
   }
 
-  /** Gives an accepted (paused) socket to this spare worker. */
+  /** Gives an accepted (paused) socket to this spare. */
   handOff(socket: Socket): void {
-    this.#setState('active')
-    this.#socket = socket
+    this.#moveTo('active')
+    this.#sockets.push(socket)
     this.#lastPongAt = Date.now()
-    // EPIPE/ECONNRESET on our copy are expected when the client or the worker goes away.
-    socket.on('error', () => {})
     this.#send({ type: 'connection' }, socket)
   }
 
@@ -183,7 +206,7 @@ export class WorkerProcess {
     this.#send({ type: 'ping', seq: ++this.#pingSeq })
   }
 
-  /** Asks an active worker's client to retire it after the checkout; a spare exits at once. */
+  /** Asks an active worker's client to retire it after the checkout. */
   retire(reason: string): void {
     if (this.#state === 'exited' || this.#retiredFor !== undefined) return
     this.#retiredFor = reason
@@ -194,17 +217,13 @@ export class WorkerProcess {
     this.#send({ type: 'status', seq, status })
   }
 
-  /** Set once the server decided to kill or terminate this worker. */
-  get killedFor(): KillReason | undefined {
-    return this.#killedFor
-  }
-
   /**
    * Ends a worker that has no connection: a spare is asked to exit (and killed if it has not after a
    * grace period); a worker still starting is terminated, since it reads IPC only once loaded.
    */
   end(reason: string): void {
     if (this.#state === 'spare') {
+      this.#moveTo('ending')
       this.retire(reason)
       this.#killTimer ??= setTimeout(() => this.kill('shutdown'), terminateGrace)
     } else if (this.#state === 'starting') {
@@ -216,6 +235,7 @@ export class WorkerProcess {
   terminate(reason: KillReason = 'shutdown'): void {
     if (this.#state === 'exited' || this.#killedFor !== undefined) return
     this.#killedFor = reason
+    if (this.#state !== 'ending') this.#moveTo('ending')
     this.#child.kill('SIGTERM')
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer)
     this.#killTimer = setTimeout(() => this.kill(reason), terminateGrace)
@@ -226,26 +246,30 @@ export class WorkerProcess {
     if (this.#state === 'exited') return
     // The first reason sticks: a hung worker later swept up by shutdown was still killed as hung.
     if (this.#killedFor === undefined || this.#killedFor === 'shutdown') this.#killedFor = reason
+    if (this.#state !== 'ending') this.#moveTo('ending')
     this.#child.kill('SIGKILL')
   }
 
   #onMessage(message: WorkerToServer): void {
-    const events = this.#options.events
     switch (message?.type) {
       case 'ready':
         if (this.#state !== 'starting') return
-        this.#setState('spare')
-        events.onReady(this, message.setupFailed)
+        this.#setupFailed = message.setupFailed === true
+        this.#moveTo('spare')
         break
       case 'load-failed':
-        events.onLoadFailed(this, String(message.message))
+        this.#loadFailure = String(message.message)
         break
       case 'pong':
         this.#lastPongAt = Date.now()
         this.#busySince = typeof message.busySince === 'number' ? message.busySince : null
         break
+      case 'connection-ended':
+        // Its client closed it, or the worker did with a close frame of its own: no last words due.
+        this.#sockets.shift()?.destroy()
+        break
       case 'status-request':
-        events.onStatusRequest(this, message.seq)
+        this.#options.events.onStatusRequest(this, message.seq)
         break
       default:
         this.#options.logger.debug(`${this.label} sent an unknown IPC message`, { message })
@@ -267,41 +291,55 @@ export class WorkerProcess {
     return `worker exited with code ${code}`
   }
 
+  /**
+   * Runs `then` once every IPC message the process sent before it exited has been received. Node
+   * may emit 'exit' before the last messages (a `connection-ended`, a `load-failed`) are read; they
+   * are all in the channel before its end, which 'disconnect' marks. The timeout covers a channel
+   * kept open by a process the worker started.
+   */
+  #afterLastMessage(then: () => void): void {
+    const child = this.#child
+    if (!child.connected) return then()
+    const done = () => {
+      clearTimeout(timer)
+      child.off('disconnect', done)
+      then()
+    }
+    const timer = setTimeout(done, lastMessageTimeout)
+    child.once('disconnect', done)
+  }
+
   #onExit(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
     if (this.#state === 'exited') return
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer)
-    const previousState = this.#state
-    this.#setState('exited')
-    const abnormal = code !== 0 || signal !== null || this.#killedFor !== undefined
-    const exit: WorkerExit = {
+    const heldConnection = this.#sockets.length > 0
+    this.#exit = {
       code,
       signal,
       killedFor: this.#killedFor,
-      previousState,
-      abnormal,
+      loadFailure: this.#loadFailure,
+      heldConnection,
+      abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined || heldConnection,
       description: this.#describeExit(code, signal, spawnError),
     }
-    this.#exit = exit
-    this.#releaseSocket(exit)
-    this.#options.events.onExit(this, exit)
-    this.#resolveExited(exit)
+    this.#closeConnections(this.#exit)
+    this.#moveTo('exited')
   }
 
-  #releaseSocket(exit: WorkerExit): void {
-    const socket = this.#socket
-    this.#socket = undefined
-    if (socket === undefined || socket.destroyed) return
-    if (!exit.abnormal) {
-      socket.destroy()
-      return
-    }
+  /** Tells each client still holding a connection why its worker is gone, then closes the copy. */
+  #closeConnections(exit: WorkerExit): void {
+    if (this.#sockets.length === 0) return
     const killedAsHung = exit.killedFor === 'hung' || exit.killedFor === 'unresponsive'
-    const frame = closeFrame(killedAsHung ? CloseCode.HungWorkerKilled : CloseCode.WorkerExited, exit.description)
-    const timer = setTimeout(() => socket.destroy(), closeFrameTimeout)
-    timer.unref()
-    socket.end(frame, () => {
-      clearTimeout(timer)
-      socket.destroy()
-    })
+    const reason = formatExitReason({ exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined }, exit.description)
+    const frame = closeFrame(killedAsHung ? CloseCode.HungWorkerKilled : CloseCode.WorkerExited, reason)
+    for (const socket of this.#sockets.splice(0)) {
+      if (socket.destroyed) continue
+      const timer = setTimeout(() => socket.destroy(), closeFrameTimeout)
+      timer.unref()
+      socket.end(frame, () => {
+        clearTimeout(timer)
+        socket.destroy()
+      })
+    }
   }
 }

@@ -1,24 +1,35 @@
 /**
  * One worker connection, seen from the worker: runs calls strictly in order, one at a time.
  *
+ * ```
+ *  idle ──frame──► pumping ──a call returned a promise──► waiting ──settled──► pumping
+ *   ▲                 │                                                          │
+ *   └──queue empty────┴──────────────────────────────────────────────────────────┘
+ * ```
+ *
+ * While pumping, the frame writer is corked: the replies of a synchronous run of calls go out in one
+ * frame when the loop stops or waits, with no microtask per reply. Log records are flushed at once,
+ * so the records written just before a crash or a hang still arrive.
+ *
  * Error epochs: every error reply increments `#epoch`; each call carries the epoch the client knew
  * when it sent it. A call with an older epoch was pipelined before the client learned of the error,
  * so it is dropped unexecuted (REFERENCE: an error clears the checkout's queue). The client
  * rejects those calls itself with CancelledError.
  */
 import {
-  CallFlags, Codec, CloseCode, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
+  CallFlags, Codec, CloseCode, FrameWriter, Limits, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
   type CallMessage, type ClientMessage, type HelloInfo, type LogLevel, type WireError, type WireErrorKind,
 } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import type { WorkerDefinition } from '../define-worker.js'
+import { UnknownMethodError } from '../errors.js'
 import { installSink } from './context.js'
 import { markBusy } from './orphan-watchdog.js'
 
 /** Above this many buffered bytes, log records are dropped (and counted) instead of queued. */
 const maxBufferedLogBytes = 16 * 1024 * 1024
-/** Flush a batch early past this size, so one huge burst doesn't become one huge frame. */
-const maxBatchBytes = 256 * 1024
+/** The queue's run slots are dropped once there are at least this many (and they are half of it). */
+const compactAfter = 4096
 
 interface CurrentCall { id: number; flags: number }
 
@@ -47,12 +58,8 @@ export class WorkerSession {
   readonly #queue: ClientMessage[] = []
   #head = 0
   #running = false
-  /** True while #pump runs synchronously; it flushes what was queued when it stops. */
-  #pumping = false
+  readonly #writer: FrameWriter
   #epoch = 0
-  #outbox: Buffer[] = []
-  #outboxBytes = 0
-  #flushQueued = false
   #current: CurrentCall | null = null
   #droppedLogs = 0
   #closed = false
@@ -74,6 +81,9 @@ export class WorkerSession {
     this.#ws = ws
     this.#options = options
     this.#codec = codec
+    this.#writer = new FrameWriter((frame) => {
+      if (ws.readyState === ws.OPEN) ws.send(frame)
+    }, { maxBatch: codec.maxBatch })
     installSink({
       log: (level, message, fields) => this.#log(level, message, fields),
       emit: (name, data) => this.#emit(name, data),
@@ -94,7 +104,7 @@ export class WorkerSession {
     if (this.#closed || this.#saidBye) return
     this.#saidBye = true
     this.#send([MessageType.Bye, info])
-    this.#flush()
+    this.#writer.flush()
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
@@ -103,6 +113,15 @@ export class WorkerSession {
     try {
       if (!isBinary) throw new ProtocolError('malformed frame: text frames are not part of the protocol')
       messages = this.#codec.decodeFrame(data)
+      if (this.#queue.length - this.#head + messages.length > Limits.maxQueuedCalls)
+        throw new ProtocolError(`too many queued calls: more than ${Limits.maxQueuedCalls} waiting to run (maxQueuedCalls)`)
+      // While calls keep arriving behind a running one, the queue never empties: drop the slots
+      // already run once they are half of it, so its memory follows what waits, not what ran.
+      if (this.#head >= compactAfter && this.#head * 2 >= this.#queue.length) {
+        this.#queue.copyWithin(0, this.#head)
+        this.#queue.length -= this.#head
+        this.#head = 0
+      }
       for (let i = 0; i < messages.length; i++) this.#queue.push(checkClientMessage(messages[i]))
     } catch (error) {
       this.#protocolError(error as Error)
@@ -114,7 +133,7 @@ export class WorkerSession {
   #protocolError(error: Error): void {
     const reason = error.message.length > 120 ? error.message.slice(0, 120) : error.message
     process.stderr.write(`forkd worker: protocol error from client, closing: ${error.message}\n`)
-    this.#flush()
+    this.#writer.flush()
     this.#closed = true
     this.#ws.close(CloseCode.ProtocolError, reason)
     this.#end('protocol error')
@@ -126,7 +145,7 @@ export class WorkerSession {
    */
   #pump(): void {
     this.#running = true
-    this.#pumping = true
+    this.#writer.cork()
     const setup = this.#options.setup
     while (this.#head < this.#queue.length && !this.#closed) {
       const message = this.#queue[this.#head]!
@@ -141,14 +160,12 @@ export class WorkerSession {
       }
       // Cancel is reserved for a later protocol revision; it is accepted and ignored.
       if (pending !== undefined) {
-        this.#pumping = false
-        this.#flush()
+        this.#writer.uncork()
         void pending.then(() => this.#pump())
         return
       }
     }
-    this.#pumping = false
-    this.#flush()
+    this.#writer.uncork()
     this.#queue.length = 0
     this.#head = 0
     this.#running = false
@@ -185,16 +202,8 @@ export class WorkerSession {
     const iface = this.#options.definition.interface
     if (typeof iface === 'function') return method === null ? iface(...args) : iface(method, ...args)
     if (method === null)
-      throw Object.assign(new Error('this worker has a map interface: call one of its methods, not the checkout itself'), {
-        code: 'FORKD_ERR_UNKNOWN_METHOD',
-      })
-    if (!Object.hasOwn(iface, method)) {
-      const known = Object.keys(iface).join(', ')
-      throw Object.assign(new Error(`unknown method "${method}" (this worker has: ${known})`), {
-        name: 'UnknownMethodError',
-        code: 'FORKD_ERR_UNKNOWN_METHOD',
-      })
-    }
+      throw new UnknownMethodError(`this worker has a map interface: call one of its methods (it has: ${Object.keys(iface).join(', ')}), not the checkout itself`)
+    if (!Object.hasOwn(iface, method)) throw new UnknownMethodError(`unknown method "${method}" (this worker has: ${Object.keys(iface).join(', ')})`)
     return iface[method]!(...args)
   }
 
@@ -214,7 +223,7 @@ export class WorkerSession {
       this.#replyError(id, error, 'encode')
       return
     }
-    this.#queueOut(encoded)
+    this.#writer.queue(encoded)
   }
 
   #replyError(id: number, thrown: unknown, kind: WireErrorKind): void {
@@ -240,7 +249,7 @@ export class WorkerSession {
     }
     // The worker's state may be dirty (an open transaction): it must not serve anyone again.
     this.#send([MessageType.DoneAck, toWireError(failure, 'checkout-done')])
-    this.#flush()
+    this.#writer.flush()
     this.#closed = true
     this.#ws.close(CloseCode.CheckoutDoneFailed, 'checkoutDone failed')
     this.#end('checkoutDone failed')
@@ -253,7 +262,7 @@ export class WorkerSession {
         process.stderr.write(`${level}: ${message}${fields ? ' ' + safeJson(fields) : ''}\n`)
       return
     }
-    if (this.#ws.bufferedAmount + this.#outboxBytes > maxBufferedLogBytes) {
+    if (this.#ws.bufferedAmount + this.#writer.pendingBytes > maxBufferedLogBytes) {
       this.#droppedLogs++
       return
     }
@@ -270,8 +279,8 @@ export class WorkerSession {
       encoded = this.#codec.encode([MessageType.Log, current.id, level, time, message, { unencodableFields: true }])
     }
     // Sent at once, not batched: records logged just before a crash or a hang must still arrive.
-    this.#queueOut(encoded)
-    this.#flush()
+    this.#writer.queue(encoded)
+    this.#writer.flush()
   }
 
   #emit(name: string, data: unknown): void {
@@ -279,31 +288,11 @@ export class WorkerSession {
     if (current === null) throw new Error('emit() can only be called while a call is running')
     assertEncodable(data)
     if ((current.flags & CallFlags.Events) === 0 || this.#closed) return
-    this.#queueOut(this.#codec.encode([MessageType.Event, current.id, name, data]))
+    this.#writer.queue(this.#codec.encode([MessageType.Event, current.id, name, data]))
   }
 
   #send(message: unknown[]): void {
-    this.#queueOut(this.#codec.encode(message))
-  }
-
-  #queueOut(encoded: Buffer): void {
-    this.#outbox.push(encoded)
-    this.#outboxBytes += encoded.length
-    if (this.#outboxBytes >= maxBatchBytes || this.#outbox.length >= this.#codec.maxBatch) this.#flush()
-    // Replies made inside the loop go out when it ends or waits: one frame, no microtask.
-    else if (!this.#flushQueued && !this.#pumping) {
-      this.#flushQueued = true
-      queueMicrotask(() => this.#flush())
-    }
-  }
-
-  #flush(): void {
-    this.#flushQueued = false
-    if (this.#outbox.length === 0) return
-    const frame = this.#codec.frame(this.#outbox)
-    this.#outbox = []
-    this.#outboxBytes = 0
-    if (this.#ws.readyState === this.#ws.OPEN) this.#ws.send(frame)
+    this.#writer.queue(this.#codec.encode(message))
   }
 
   #closeCode: number | undefined

@@ -1,0 +1,78 @@
+/**
+ * The HTTP side of a handed-off socket: the WebSocket upgrade, with the handshake deadline, and the
+ * refusals (404 unknown path, 426 no forkd subprotocol or no upgrade at all, 400 a malformed
+ * request or upgrade), each an HTTP answer with `X-Forkd-Error` (writeRefusal). Past the upgrade the connection belongs to a WorkerSession (or a status
+ * answer); before it, a socket that ends in any way leaves the worker nothing to serve.
+ */
+import { createServer, type IncomingMessage } from 'node:http'
+import type { Socket } from 'node:net'
+import { STATUS_PATH, SUBPROTOCOL, WORKER_PATH, writeRefusal } from '@forkd/protocol'
+import { WebSocketServer, type WebSocket } from 'ws'
+
+export interface UpgradeOptions {
+  maxPayload: number
+  handshakeTimeout: number
+}
+
+export interface UpgradeHandlers {
+  /** The client completed the upgrade on `path` (WORKER_PATH or STATUS_PATH). */
+  upgraded(ws: WebSocket, path: string): void
+  /** The socket ended before an upgrade: refused, timed out or hung up. Called once. */
+  gone(why: string): void
+}
+
+/** Serves the HTTP upgrade on `socket`; exactly one of the handlers' outcomes follows. */
+export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers: UpgradeHandlers): void {
+  let settled = false
+  const gone = (why: string) => {
+    if (settled) return
+    settled = true
+    clearTimeout(deadline)
+    handlers.gone(why)
+  }
+  const refuse = (target: Socket, status: number, why: string) => {
+    writeRefusal(target, status, why, () => gone('refused'))
+  }
+  const http = createServer((req) => refuse(req.socket, 426, 'a forkd worker speaks WebSocket only'))
+  // Bytes Node's HTTP parser cannot read: answered here rather than by Node, so the answer carries
+  // the reason like every other refusal.
+  http.on('clientError', (error: NodeJS.ErrnoException, target: Socket) => {
+    if (!target.writable || error.code === 'ECONNRESET') return void target.destroy()
+    refuse(target, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, `malformed HTTP request (${error.code ?? error.message})`)
+  })
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: options.maxPayload,
+    perMessageDeflate: false,
+    clientTracking: false,
+    handleProtocols: (offered) => (offered.has(SUBPROTOCOL) ? SUBPROTOCOL : false),
+  })
+  // An upgrade ws refuses (no key, a wrong version...): with this listener ws leaves the answer to us.
+  wss.on('wsClientError', (error: Error, target: Socket, req: IncomingMessage) =>
+    refuse(target, req.method === 'GET' ? 400 : 405, `bad WebSocket upgrade: ${error.message}`))
+  const deadline = setTimeout(() => {
+    process.stderr.write(`forkd worker: no forkd handshake within ${options.handshakeTimeout} ms, closing\n`)
+    socket.destroy()
+    gone('handshake timeout')
+  }, options.handshakeTimeout)
+
+  http.on('upgrade', (req: IncomingMessage, upgradeSocket: Socket, head: Buffer) => {
+    const offered = String(req.headers['sec-websocket-protocol'] ?? '')
+    const path = (req.url ?? '').split('?')[0] ?? ''
+    if (path !== WORKER_PATH && path !== STATUS_PATH) return refuse(upgradeSocket, 404, `no such forkd endpoint: ${path}`)
+    if (!offered.split(',').map((s) => s.trim()).includes(SUBPROTOCOL))
+      return refuse(upgradeSocket, 426, `protocol version mismatch: this worker speaks ${SUBPROTOCOL}, the client offered ${offered || 'nothing'}`)
+    wss.handleUpgrade(req, upgradeSocket, head, (ws) => {
+      if (settled) return
+      settled = true
+      clearTimeout(deadline)
+      handlers.upgraded(ws, path)
+    })
+  })
+  // A peer that hangs up before the upgrade (or whose upgrade was refused) has left this worker
+  // nothing to serve: end now rather than hold a maxWorkers slot until the deadline
+  // (test/server/handshake-timeout.test.ts, test/server/connection-flood.test.ts). After the
+  // upgrade the session owns the socket.
+  socket.once('close', () => gone('hung up'))
+  http.emit('connection', socket)
+}
