@@ -34,6 +34,7 @@ const table: [pkg: 'client' | 'server' | 'protocol', name: string, code: string]
   ['server', 'WorkerModuleError', 'FORKD_ERR_WORKER_MODULE'],
   ['server', 'SocketPathError', 'FORKD_ERR_SOCKET_PATH'],
   ['server', 'ServerClosedError', 'FORKD_ERR_SERVER_CLOSED'],
+  ['server', 'UnknownMethodError', 'FORKD_ERR_UNKNOWN_METHOD'],
 ]
 
 const modules = { client, server, protocol } as unknown as Record<string, Record<string, unknown>>

@@ -279,10 +279,16 @@ export class WorkerConnection implements PooledConnection {
     this.#attemptTimer = undefined
   }
 
-  #failAttempt(error: Error): void {
+  /**
+   * Abandons the attempt. A worker that upgraded and then broke the protocol is told why (close
+   * 4000); an attempt that timed out is cut off, since a peer that does not answer would not read a
+   * close frame either and the close handshake would hold the socket for its own timeout.
+   */
+  #failAttempt(error: Error, tellPeer = false): void {
     if (this.#state !== 'connecting') return
     this.#end('connectFailed', error)
-    this.#ws.terminate()
+    if (tellPeer && this.#ws.readyState === WebSocket.OPEN) this.#ws.close(CloseCode.Discard, truncateUtf8(error.message))
+    else this.#ws.terminate()
   }
 
   #onFrame(data: Buffer, isBinary: boolean): void {
@@ -350,7 +356,7 @@ export class WorkerConnection implements PooledConnection {
   /** The worker broke the protocol (or refused us in its hello): discard the connection. */
   #peerFailed(error: ForkdError): void {
     if (this.#state === 'connecting') {
-      this.#failAttempt(error)
+      this.#failAttempt(error, true)
       return
     }
     this.close('fatal', { discard: true, error })
