@@ -25,6 +25,7 @@ export class FakeConnection implements PooledConnection {
   closeError: Error | undefined
   /** How the pool closed it: whether it asked for a discard. */
   discarded = false
+
   lessee: Lessee | null = null
   epoch = 0
   /** Calls queued by the current lessee and not yet "sent" (the test sends them with flush()). */

@@ -3,42 +3,8 @@
  * close, in milliseconds and without processes.
  */
 import { describe, expect, it } from 'vitest'
-import { AbortedError, CancelledError, ClientClosedError, WorkerDiedError, WorkerError, type Checkout } from '@forkd/client'
-import { normalizeClientOptions, type ClientOptions } from '../../packages/client/src/options.js'
-import { Pool, type Waiter } from '../../packages/client/src/pool.js'
-import { FakeConnection } from '../support/fake-connection.js'
-
-function makePool(options: Partial<ClientOptions> = {}, hasCheckoutDone = false) {
-  const conns: FakeConnection[] = []
-  const pool = new Pool(normalizeClientOptions({ connect: '/fake.sock', minWorkers: 0, ...options }), (o) => {
-    const conn = new FakeConnection(o, hasCheckoutDone)
-    conns.push(conn)
-    return conn
-  })
-  const granted: string[] = []
-  const request = (label: string) => {
-    let checkout: Checkout | undefined
-    let error: Error | undefined
-    const waiter: Waiter = {
-      timeout: 1_000,
-      sink: undefined,
-      site: undefined,
-      priority: 0,
-      resolve: (c) => {
-        granted.push(label)
-        checkout = c
-      },
-      reject: (e) => {
-        error = e
-      },
-    }
-    const now = pool.request(waiter)
-    return { waiter, now, get checkout() { return checkout! }, get error() { return error } }
-  }
-  return { pool, conns, granted, request }
-}
-
-const live = (conns: FakeConnection[]) => conns.filter((c) => c.state !== 'closed')
+import { AbortedError, CancelledError, ClientClosedError, WorkerDiedError, WorkerError } from '@forkd/client'
+import { live, makePool } from '../support/fake-pool.js'
 
 describe('Pool', () => {
   it('opens minWorkers connections at start and refills after a death', () => {

@@ -1,12 +1,13 @@
 export { Client } from './client.js'
-export type { ClientOptions, ConnectTarget } from './options.js'
+export type { ClientOptions, ConnectTarget, DnsTarget, SrvTarget, DnsResolver } from './options.js'
 export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName } from './remote-types.js'
 export type { PoolStats, RetireReason } from './pool.js'
 export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
+export type { NameStats } from './endpoint-discovery.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, ResolveError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'

@@ -1,13 +1,18 @@
 /** Client options: defaults in one object, validated in one place. */
-import { EndpointSyntaxError, Limits, parseEndpoint, type Endpoint, type EndpointInput } from '@forkd/protocol'
+import { Limits } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
+import { checkResolver, parseConnect, type ConnectSource, type ConnectTarget, type DnsResolver } from './connect-targets.js'
 
-/** Where the server listens: an absolute Unix socket path, `'host:port'`, or `{ host, port }`. */
-export type ConnectTarget = EndpointInput
+export type { ConnectTarget, DnsResolver, DnsTarget, SrvTarget } from './connect-targets.js'
 
 export interface ClientOptions {
-  /** Where the server listens: an absolute Unix socket path, `'host:port'` (as `forkd serve --listen` takes it), or `{ host, port }`. */
-  connect: ConnectTarget
+  /**
+   * Where the servers listen. One endpoint: an absolute Unix socket path, `'host:port'` (as `forkd
+   * serve --listen` takes it) or `{ host, port }`; a list of endpoints; `{ dns: 'name', port }`
+   * (one server per A/AAAA record); or `{ srv: '_forkd._tcp.name' }` (SRV records give host and
+   * port). A list may mix these forms. See docs/multi-host.md.
+   */
+  connect: ConnectTarget | readonly ConnectTarget[]
   /** Shown in error messages as `NAME -> method`. */
   name?: string
   /** Workers connected at start and kept connected ("hot standby"). Capped at maxWorkers. Default 2. */
@@ -41,9 +46,26 @@ export interface ClientOptions {
    * leak turns it on and the second names the place.
    */
   trackCheckoutSites?: boolean
+  /**
+   * DNS names in `connect` are resolved again this often, in ms (each time 80 to 100 % of it, so
+   * that clients started together do not query together), and at once when a connection attempt
+   * fails. Default 5 000.
+   */
+  resolveInterval?: number
+  /**
+   * Resolves the DNS names in `connect`: a `dns.promises.Resolver` (e.g. with `setServers` pointing
+   * at a chosen DNS server) or an object with `resolve4`, `resolve6` and `resolveSrv`. Default: a
+   * `Resolver` using the system's DNS servers.
+   */
+  resolver?: DnsResolver
 }
 
-export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect'>> & { connect: Endpoint }
+export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect' | 'resolver'>> & {
+  /** The parsed `connect`: one source per entry, duplicates removed. */
+  connect: readonly ConnectSource[]
+  /** The resolver given, if any (the default one is made when a DNS name needs it). */
+  resolver: DnsResolver | undefined
+}
 
 const defaults = {
   name: '',
@@ -59,7 +81,11 @@ const defaults = {
   connectTimeout: 10_000,
   // read at construction (see normalizeClientOptions), so that NODE_ENV set at run time counts
   trackCheckoutSites: true,
-} satisfies Required<Omit<ClientOptions, 'connect'>>
+  resolveInterval: 5_000,
+} satisfies Required<Omit<ClientOptions, 'connect' | 'resolver'>>
+
+/** Options with no default value. */
+const withoutDefault = ['connect', 'resolver']
 
 const checks: OptionChecks = optionChecks('forkd Client')
 const fail: OptionChecks['fail'] = checks.fail
@@ -71,16 +97,12 @@ export function checkTimeout(option: string, value: unknown): void {
 
 export function normalizeClientOptions(options: ClientOptions): NormalizedClientOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describeValue(options)}`)
-  let connect: Endpoint
-  try {
-    connect = parseEndpoint(options.connect)
-  } catch (error) {
-    if (!(error instanceof EndpointSyntaxError)) throw error
-    throw new TypeError(`forkd Client: option "connect" ${error.message}`)
-  }
+  const connect = parseConnect(options.connect, fail)
   for (const key of Object.keys(options))
-    if (key !== 'connect' && !(key in defaults)) fail(key, `one of the known options (${Object.keys(defaults).join(', ')})`, key)
-  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', ...stripUndefined(options), connect } as NormalizedClientOptions
+    if (!withoutDefault.includes(key) && !(key in defaults)) fail(key, `one of the known options (${[...withoutDefault, ...Object.keys(defaults)].join(', ')})`, key)
+  const o = {
+    ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', resolver: undefined, ...stripUndefined(options), connect,
+  } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checks.count('minWorkers', o.minWorkers, 0, false)
   checks.count('maxWorkers', o.maxWorkers, 1, false)
@@ -93,6 +115,8 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
   checks.count('connectRetryMax', o.connectRetryMax, o.connectRetryMin, false)
   checks.ms('connectTimeout', o.connectTimeout, true)
   if (typeof o.trackCheckoutSites !== 'boolean') fail('trackCheckoutSites', 'a boolean', o.trackCheckoutSites)
+  checks.ms('resolveInterval', o.resolveInterval, false)
+  if (o.resolver !== undefined) checkResolver(o.resolver, connect, fail)
   // AnyEvent::Task caps min_workers at max_workers rather than refusing the combination.
   o.minWorkers = Math.min(o.minWorkers, o.maxWorkers)
   return o

@@ -20,6 +20,7 @@ import { reentrantStep } from '@forkd/protocol/internal'
 import { createCheckoutProxy } from './checkout-proxy.js'
 import { CheckoutState } from './checkout.js'
 import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
+import type { NameStats } from './endpoint-discovery.js'
 import { ClientClosedError } from './errors.js'
 import { Fifo } from './fifo.js'
 import { trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
@@ -27,7 +28,7 @@ import type { LogRecord } from './log-sink.js'
 import type { NormalizedClientOptions } from './options.js'
 import type { Checkout } from './remote-types.js'
 import {
-  maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
+  endpointRemoved, maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
   type CheckoutOutcome, type RemoveReason, type RetirementRule,
 } from './retirement.js'
 import type { QueueHandle, WaitQueue } from './wait-queue.js'
@@ -62,10 +63,20 @@ export interface PoolStats {
   checkouts: number
   /** Workers ended by the client, by reason. */
   retired: Record<RetireReason, number>
-  /** Failed connection attempts since the last success. */
+  /** Failed connection attempts since the last success, summed over the endpoints. */
   connectFailures: number
-  /** One row per endpoint. */
+  /** One row per endpoint: the current ones, and removed ones while their connections drain. */
   endpoints: EndpointStats[]
+  /** One row per DNS name in `connect` (empty when there is none). */
+  names: NameStats[]
+}
+
+/** What the pool's unit tests replace. */
+export interface PoolSeams {
+  /** Makes a connection: fakes in the pool's unit tests. */
+  connect?: (options: ConnectionOptions) => PooledConnection
+  /** Randomness of the endpoint choice and of the resolve jitter. */
+  random?: () => number
 }
 
 export class Pool implements ConnectionListener {
@@ -83,27 +94,32 @@ export class Pool implements ConnectionListener {
   #closed = false
   #checkouts = 0
   readonly #retired: Record<RetireReason, number> = {
-    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0,
+    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0, endpointRemoved: 0, unresponsive: 0,
   }
   readonly #allClosed = new Set<Promise<void>>()
   readonly #onCheckoutEnd = (checkout: CheckoutState, outcome: CheckoutOutcome) => this.#checkin(checkout, outcome)
 
-  /** `connect` replaces real connections with fakes in the pool's unit tests. */
-  constructor(options: NormalizedClientOptions, connect?: (options: ConnectionOptions) => PooledConnection) {
+  constructor(options: NormalizedClientOptions, seams: PoolSeams = {}) {
     this.#options = options
-    const rules: RetirementRule[] = [serverRequest]
-    if (options.reforkAfterError) rules.push(reforkAfterError)
-    if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
-    this.#rules = rules
     this.#opener = new ConnectionOpener({
-      endpoint: options.connect,
+      sources: options.connect,
+      resolver: options.resolver,
+      resolveInterval: options.resolveInterval,
       maxPayload: options.maxPayload,
       connectTimeout: options.connectTimeout,
       retry: { min: options.connectRetryMin, max: options.connectRetryMax },
       codec: this.#codec,
+      transport: {},
       onRetry: () => this.#dispatch(),
-      ...(connect !== undefined ? { connect } : {}),
+      onRemoved: () => this.#closeRemoved(),
+      ...seams,
     })
+    const rules: RetirementRule[] = [serverRequest]
+    if (options.reforkAfterError) rules.push(reforkAfterError)
+    if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
+    // Only when endpoints can leave: a fixed list costs the release path nothing.
+    if (this.#opener.dynamic) rules.push(endpointRemoved((endpoint) => this.#opener.isRemoved(endpoint)))
+    this.#rules = rules
     this.#dispatch()
   }
 
@@ -131,7 +147,8 @@ export class Pool implements ConnectionListener {
       checkouts: this.#checkouts,
       retired: { ...this.#retired },
       connectFailures: this.#opener.failures,
-      endpoints: this.#opener.stats(),
+      endpoints: this.#opener.stats({ idle: this.#idle, busy: this.#busy, connecting: this.#connecting, releasing: this.#releasing }),
+      names: this.#opener.nameStats(),
     }
   }
 
@@ -211,12 +228,8 @@ export class Pool implements ConnectionListener {
 
   #onClosed(conn: PooledConnection, from: ConnectionState): void {
     const reason = conn.closeReason!
-    if (from === 'connecting') {
-      if (reason === 'connectFailed') this.#opener.failed(conn, conn.closeError!)
-      else this.#opener.stalled(conn)
-    } else if (reason !== 'connectFailed') {
-      this.#retired[reason]++
-    }
+    this.#opener.closed(conn, reason === 'connectFailed' ? conn.closeError! : undefined)
+    if (from !== 'connecting' && reason !== 'connectFailed') this.#retired[reason]++
     if (reason === 'checkoutDoneFailed')
       warnOnce('checkout-done', `forkd ${conn.closeError?.message ?? 'worker: checkoutDone failed'}; the worker was retired`)
     const closing = conn.closed()
@@ -241,6 +254,19 @@ export class Pool implements ConnectionListener {
       const i = this.#idle.lastIndexOf(conn)
       if (i !== -1) this.#idle.splice(i, 1)
     },
+  }
+
+  /**
+   * Endpoints left the list: their idle workers are retired now (the rules say so), their attempts
+   * abandoned; busy and releasing ones are retired when they come back.
+   */
+  #closeRemoved(): void {
+    for (const conn of [...this.#idle]) {
+      const reason = reasonWhenIdle(this.#rules, conn)
+      if (reason !== undefined) conn.close(reason)
+    }
+    for (const conn of [...this.#connecting]) if (this.#opener.isRemoved(conn.endpoint)) conn.close('endpointRemoved')
+    this.#dispatch()
   }
 
   readonly #dispatch = reentrantStep(() => {

@@ -57,6 +57,13 @@ export interface ConnectionListener {
   onNotice(conn: PooledConnection, notice: ConnectionNotice): void
 }
 
+/**
+ * How every connection of a client reaches its endpoint. The transport's security joins here (TLS
+ * options, the upgrade's Authorization header), so the opener passes it through unchanged.
+ */
+// (empty until TLS options and the Authorization header join)
+export interface TransportOptions {}
+
 export interface ConnectionOptions {
   endpoint: Endpoint
   maxPayload: number
@@ -65,6 +72,7 @@ export interface ConnectionOptions {
   /** After this long without hello the attempt is reported as stalled. */
   stallAfter: number
   codec: Codec
+  transport: TransportOptions
   listener: ConnectionListener
 }
 
