@@ -1,7 +1,7 @@
 /**
  * The pool over several endpoints, with fake connections and a fake resolver: which endpoint each
  * new connection goes to, per-endpoint backoff, endpoints that come and go with the DNS answer,
- * and SRV priorities. Milliseconds, no processes.
+ * SRV priorities, and idle pings. Milliseconds, no processes.
  */
 import { describe, expect, it } from 'vitest'
 import { ResolveError } from '@forkd/client'
@@ -254,5 +254,26 @@ describe('Pool with a DNS name', () => {
       code: 'FORKD_ERR_RESOLVE', message: 'cannot resolve svc.test: the resolver\'s resolve4 gave something other than a list of IPv4 addresses',
     })
     expect(pool.stats().endpoints).toEqual([])
+  })
+})
+
+describe('Pool idle pings', () => {
+  it('pings idle workers only, and replaces one that does not answer before anyone checks it out', async () => {
+    const { pool, conns, request } = makePool({ minWorkers: 2, pingInterval: 20, pingTimeout: 1_000 })
+    conns.forEach((c) => c.hello())
+    const held = request('held').checkout
+    const busy = conns.find((c) => c.state === 'busy')!
+    const idle = conns.find((c) => c.state === 'idle')!
+    await waitFor(() => idle.pings.length === 1, 'a ping to the idle worker')
+    expect(idle.pings).toEqual([1_000])
+    expect(busy.pings).toEqual([])
+    idle.noPong()
+    expect(pool.stats().retired.unresponsive).toBe(1)
+    // replaced: a new connection is on its way, and the next checkout waits for it
+    expect(live(conns).filter((c) => c.state === 'connecting')).toHaveLength(1)
+    const next = request('next')
+    expect(next.now).toBe(false)
+    held.release()
+    expect(next.checkout.worker.pid).toBe(busy.info.pid)
   })
 })

@@ -58,6 +58,20 @@ export interface ClientOptions {
    * `Resolver` using the system's DNS servers.
    */
   resolver?: DnsResolver
+  /**
+   * An idle worker is sent a WebSocket ping this often, in ms; one that does not answer within
+   * `pingTimeout` (a frozen process, a host gone without a word) is replaced before anyone checks it
+   * out. `Infinity` turns pings off. Default 5 000.
+   */
+  pingInterval?: number
+  /** How long a ping may wait for its answer, in ms. Default 5 000. */
+  pingTimeout?: number
+  /**
+   * TCP keepalive on connections to TCP endpoints: the idle time in ms (whole seconds, at least
+   * 1 000) before the first probe; Node then probes every second, ten times. Bounds how long a busy
+   * connection to a vanished host stays open when its call has no timeout. Default 10 000.
+   */
+  tcpKeepAlive?: number
 }
 
 export type NormalizedClientOptions = Required<Omit<ClientOptions, 'connect' | 'resolver'>> & {
@@ -82,6 +96,9 @@ const defaults = {
   // read at construction (see normalizeClientOptions), so that NODE_ENV set at run time counts
   trackCheckoutSites: true,
   resolveInterval: 5_000,
+  pingInterval: 5_000,
+  pingTimeout: 5_000,
+  tcpKeepAlive: 10_000,
 } satisfies Required<Omit<ClientOptions, 'connect' | 'resolver'>>
 
 /** Options with no default value. */
@@ -117,6 +134,10 @@ export function normalizeClientOptions(options: ClientOptions): NormalizedClient
   if (typeof o.trackCheckoutSites !== 'boolean') fail('trackCheckoutSites', 'a boolean', o.trackCheckoutSites)
   checks.ms('resolveInterval', o.resolveInterval, false)
   if (o.resolver !== undefined) checkResolver(o.resolver, connect, fail)
+  checks.ms('pingInterval', o.pingInterval, true)
+  checks.ms('pingTimeout', o.pingTimeout, false)
+  // The kernel counts keepalive idle time in whole seconds.
+  checks.count('tcpKeepAlive', o.tcpKeepAlive, 1000, false)
   // AnyEvent::Task caps min_workers at max_workers rather than refusing the combination.
   o.minWorkers = Math.min(o.minWorkers, o.maxWorkers)
   return o

@@ -6,7 +6,8 @@
  * Policies it consults, each its own module:
  * - the waiting queue (wait-queue.ts): which waiting checkout is served next;
  * - the retirement rules (retirement.ts): whether a worker goes back to the pool or is closed;
- * - the connection opener (connection-opener.ts): how many connections may be opened now, and where.
+ * - the connection opener (connection-opener.ts): how many connections may be opened now, and where;
+ * - idle pings (idle-ping.ts): idle workers that stopped answering are found and replaced.
  *
  * ```
  *  checkout() ──► queue ──#dispatch──► grant: idle connection ─lease─► CheckoutState ─► proxy
@@ -23,6 +24,7 @@ import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
 import type { NameStats } from './endpoint-discovery.js'
 import { ClientClosedError } from './errors.js'
 import { Fifo } from './fifo.js'
+import { IdlePing } from './idle-ping.js'
 import { trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
 import type { NormalizedClientOptions } from './options.js'
@@ -91,6 +93,7 @@ export class Pool implements ConnectionListener {
   readonly #handles = new WeakMap<Waiter, QueueHandle>()
   readonly #rules: readonly RetirementRule[]
   readonly #opener: ConnectionOpener
+  readonly #idlePing: IdlePing
   #closed = false
   #checkouts = 0
   readonly #retired: Record<RetireReason, number> = {
@@ -109,7 +112,7 @@ export class Pool implements ConnectionListener {
       connectTimeout: options.connectTimeout,
       retry: { min: options.connectRetryMin, max: options.connectRetryMax },
       codec: this.#codec,
-      transport: {},
+      transport: { tcpKeepAlive: options.tcpKeepAlive },
       onRetry: () => this.#dispatch(),
       onRemoved: () => this.#closeRemoved(),
       ...seams,
@@ -120,6 +123,7 @@ export class Pool implements ConnectionListener {
     // Only when endpoints can leave: a fixed list costs the release path nothing.
     if (this.#opener.dynamic) rules.push(endpointRemoved((endpoint) => this.#opener.isRemoved(endpoint)))
     this.#rules = rules
+    this.#idlePing = new IdlePing(options.pingInterval, options.pingTimeout, () => [...this.#idle])
     this.#dispatch()
   }
 
@@ -288,6 +292,7 @@ export class Pool implements ConnectionListener {
     if (!this.#closed) {
       this.#closed = true
       this.#opener.close()
+      this.#idlePing.close()
       const error = new ClientClosedError(this.#options.name)
       for (const waiter of this.#queue.drain()) waiter.reject(error)
       for (const conn of [...this.#idle, ...this.#busy, ...this.#connecting, ...this.#releasing]) conn.close('clientClosed', { error })
