@@ -34,7 +34,8 @@ export class TestDnsServer {
     this.port = port
   }
 
-  static async start(host = '127.0.0.1'): Promise<TestDnsServer> {
+  /** Starts on `host` and `port` (0: a free port). */
+  static async start(host = '127.0.0.1', port = 0): Promise<TestDnsServer> {
     let self: TestDnsServer | undefined
     const server = dns2.createServer({
       udp: true,
@@ -43,7 +44,7 @@ export class TestDnsServer {
     // Its 'error' events would be unhandled otherwise; a test fails on the answers, not here.
     server.on('requestError', () => {})
     server.on('error', () => {})
-    const addresses = await server.listen({ udp: { port: 0, address: host } })
+    const addresses = await server.listen({ udp: { port, address: host } })
     self = new TestDnsServer(server, host, (addresses as { udp: { port: number } }).udp.port)
     return self
   }
