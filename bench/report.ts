@@ -114,7 +114,7 @@ export function renderMarkdown(results: readonly WorkloadResult[], run: RunInfo)
     'npm run bench                         # everything; writes this file',
     'npm run bench -- --quick              # under a minute, prints only (add --write to write)',
     'npm run bench -- --pin split          # client on CPU 0, every peer process on CPU 1 (same: all on 0)',
-    'npm run bench -- --only surge         # one workload: held, cycle, pipelined, surge, fresh, binary, memory',
+    'npm run bench -- --only surge         # one workload: held, cycle, pipelined, surge, fresh, binary, memory, logs, transports',
     'npm run bench -- --only cycle --forkd-only --prof /tmp/prof   # --cpu-prof of client, server, workers',
     'node bench/dist/tools/profile-summary.js /tmp/prof/CPU.…cpuprofile   # top self times, file:line',
     '```',

@@ -24,6 +24,7 @@ import { logs } from './workloads/logs.js'
 import { memory } from './workloads/memory.js'
 import { pipelined } from './workloads/pipelined.js'
 import { surgeWorkload } from './workloads/surge.js'
+import { transportsWorkload } from './workloads/transports.js'
 
 const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadResult>> = {
   held: heldCalls,
@@ -34,6 +35,7 @@ const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadRes
   binary: binaryEcho,
   memory,
   logs,
+  transports: transportsWorkload,
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
