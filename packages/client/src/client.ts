@@ -11,8 +11,9 @@ import { Pool, type PoolStats, type Waiter } from './pool.js'
 import type { Checkout, CheckoutOptions } from './remote-types.js'
 
 /**
- * A forkd client: a pool of connections to worker processes of one forkd server, handing out
- * exclusive checkouts. Type it with the worker module to get typed methods.
+ * A forkd client: a pool of connections to worker processes of one or more forkd servers (a list,
+ * or found through DNS: docs/multi-host.md), handing out exclusive checkouts. Type it with the
+ * worker module to get typed methods.
  *
  * @example
  * ```ts
@@ -97,7 +98,7 @@ export class Client<W = unknown> {
     return new TimeoutError(`${name ? name + ': ' : ''}checkout timed out after ${formatSeconds(timeout)} ${why}`, timeout, { cause })
   }
 
-  /** Counts of workers by state, waiting checkouts, retirements and endpoints. */
+  /** Counts of workers by state, waiting checkouts, retirements, and one row per endpoint and per DNS name. */
   stats(): PoolStats {
     return this.#pool.stats()
   }
