@@ -4,7 +4,7 @@
  */
 import { Cleanup } from '../lib/cleanup.js'
 import type { BenchContext, WorkloadResult } from '../lib/context.js'
-import { startContenders } from '../lib/contenders.js'
+import { checkoutCallRelease, startContenders } from '../lib/contenders.js'
 import { interleave, median, medianRatio, microsPerOp, verdict, warmUp } from '../lib/stats.js'
 import { anyEventTask, fmt } from '../report.js'
 
@@ -16,14 +16,7 @@ export async function checkoutCycle(ctx: BenchContext): Promise<WorkloadResult> 
   const cleanup = new Cleanup()
   try {
     const { client, raw, workerpool, piscina } = await startContenders(ctx, cleanup, { workers: 1, raw: true, workerpool: true, piscina: true })
-    const cycle = async () => {
-      const c = await client.checkout()
-      try {
-        await c.echo(payload)
-      } finally {
-        c.release()
-      }
-    }
+    const cycle = checkoutCallRelease(client, payload)
     const contenders = {
       forkd: () => microsPerOp(n, cycle),
       raw: raw && (() => microsPerOp(n, () => raw.client.echo(payload))),

@@ -9,6 +9,7 @@
  */
 import { Client, type ClientOptions } from '@forkd/client'
 import { Cleanup } from '../lib/cleanup.js'
+import { checkoutCallRelease } from '../lib/contenders.js'
 import type { BenchContext, WorkloadResult } from '../lib/context.js'
 import { startForkdServer, type ForkdServerOptions } from '../lib/forkd.js'
 import { interleave, median, medianRatio, microsPerOp, warmUp, type Measure } from '../lib/stats.js'
@@ -47,14 +48,7 @@ export async function transportsWorkload(ctx: BenchContext): Promise<WorkloadRes
       await Promise.all(warm.map((c) => c.echo('warm-up')))
       warm[1]!.release()
       const held = cleanup.add(warm[0]!, (c) => c.release())
-      const cycle = async () => {
-        const c = await client.checkout()
-        try {
-          await c.echo(payload)
-        } finally {
-          c.release()
-        }
-      }
+      const cycle = checkoutCallRelease(client, payload)
       contenders[`${t.name}-held`] = () => microsPerOp(n, () => held.echo(payload))
       contenders[`${t.name}-cycle`] = () => microsPerOp(n, cycle)
     }

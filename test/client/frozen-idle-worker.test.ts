@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { waitFor, warm } from '../support/harness.js'
 import { killAll, processState, signal } from '../support/faults.js'
-import { TcpServers } from '../support/tcp-servers.js'
+import { serverGroup } from '../support/tcp-servers.js'
 
 describe('a frozen idle worker', () => {
   const cleanups: (() => unknown)[] = []
@@ -16,8 +16,7 @@ describe('a frozen idle worker', () => {
   })
 
   it('is found by a ping and replaced before it is handed out; healthy idle workers are left alone', async () => {
-    const servers = new TcpServers()
-    cleanups.push(() => servers.cleanup())
+    const servers = serverGroup(cleanups)
     const server = await servers.start('127.0.0.2', 0)
     const client = new Client({ connect: server.endpoint, minWorkers: 2, maxWorkers: 2, pingInterval: 200, pingTimeout: 500 })
     cleanups.push(() => client.close())

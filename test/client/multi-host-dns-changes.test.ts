@@ -11,8 +11,7 @@ import { Client, ResolveError, TimeoutError } from '@forkd/client'
 import { isAlive, procStat, waitFor, waitForExit, warm } from '../support/harness.js'
 import { CheckoutLoad, servedBy } from '../support/checkout-load.js'
 import { TestDnsServer } from '../support/dns-server.js'
-import { processesTagged } from '../support/cli.js'
-import { TcpServers } from '../support/tcp-servers.js'
+import { serverGroup } from '../support/tcp-servers.js'
 
 describe('a DNS answer that changes', () => {
   const cleanups: (() => unknown)[] = []
@@ -20,14 +19,7 @@ describe('a DNS answer that changes', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  function group(): TcpServers {
-    const servers = new TcpServers()
-    cleanups.push(async () => {
-      await servers.cleanup()
-      expect(processesTagged(servers.tag)).toEqual([])
-    })
-    return servers
-  }
+  const group = () => serverGroup(cleanups)
 
   async function dnsServer(): Promise<TestDnsServer> {
     const dns = await TestDnsServer.start()

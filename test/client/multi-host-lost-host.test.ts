@@ -7,11 +7,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
-import { waitFor, waitForExit } from '../support/harness.js'
+import { procStat, waitFor, waitForExit } from '../support/harness.js'
 import { CheckoutLoad, servedBy } from '../support/checkout-load.js'
 import { TestDnsServer } from '../support/dns-server.js'
-import { processesTagged } from '../support/cli.js'
-import { TcpServers } from '../support/tcp-servers.js'
+import { serverGroup } from '../support/tcp-servers.js'
 
 const hosts = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
 
@@ -22,12 +21,7 @@ describe('a host vanishing under load', () => {
   })
 
   it('fails only the calls in flight on it, loses no waiting checkout, and serves every later checkout on the others', async () => {
-    const group = new TcpServers()
-    cleanups.push(async () => {
-      await group.cleanup()
-      expect(processesTagged(group.tag)).toEqual([])
-    })
-    const servers = await group.startOnOnePort(hosts, { spares: 2 })
+    const servers = await serverGroup(cleanups).startOnOnePort(hosts, { spares: 2 })
     const dns = await TestDnsServer.start()
     cleanups.push(() => dns.close())
     dns.a.set('forkd.test', hosts)
@@ -39,10 +33,19 @@ describe('a host vanishing under load', () => {
     const doomed = servers[1]!
     const survivors = new Set([servers[0]!.pid, servers[2]!.pid])
 
-    // More loops than workers: checkouts are always waiting in the queue as well.
-    const load = new CheckoutLoad(client, 9, (c) => c.sleep(200))
-    const busyOnDoomed = () => client.stats().endpoints.find((e) => e.endpoint === doomed.endpoint)!.connections.busy
-    await waitFor(() => servedBy(load.records).get(doomed.pid)! >= 5 && busyOnDoomed() > 0, 'the doomed host to serve, with a call running', 60_000)
+    // More loops than workers: checkouts are always waiting in the queue as well. Once the doomed
+    // host has served a few, its next calls last until it dies: they are certainly in flight then
+    // (a short call might have replied just before the kill, its reply not yet read).
+    let killing = false
+    const longCalls: number[] = []
+    const load = new CheckoutLoad(client, 9, (c) => {
+      const onDoomed = procStat(c.worker.pid)?.ppid === doomed.pid
+      if (!onDoomed || killing || servedBy(load.records).get(doomed.pid)! < 5) return c.sleep(50)
+      longCalls.push(c.worker.pid)
+      return c.sleep(120_000)
+    })
+    await waitFor(() => longCalls.length > 0, 'a call running on the doomed host', 60_000)
+    killing = true
     const doomedWorkers = new Set(doomed.workers())
     const killed = doomed.killHost()
     await waitForExit(killed)
@@ -60,7 +63,7 @@ describe('a host vanishing under load', () => {
     expect(records.filter((r) => r.checkoutError !== undefined)).toEqual([])
     // failures: only calls running on the dead host's workers, and each a WorkerDiedError
     const failed = records.filter((r) => r.outcome !== 'ok')
-    expect(failed.length).toBeGreaterThan(0)
+    for (const pid of longCalls) expect(failed.map((r) => r.pid)).toContain(pid)
     for (const r of failed) {
       expect(r.outcome).toBeInstanceOf(WorkerDiedError)
       expect(doomedWorkers.has(r.pid!) || r.server === doomed.pid).toBe(true)

@@ -9,8 +9,7 @@ import { Client, ConnectError } from '@forkd/client'
 import { startEnv, waitForExit } from '../support/harness.js'
 import { CheckoutLoad, servedBy } from '../support/checkout-load.js'
 import { TestDnsServer } from '../support/dns-server.js'
-import { processesTagged } from '../support/cli.js'
-import { TcpServers } from '../support/tcp-servers.js'
+import { serverGroup } from '../support/tcp-servers.js'
 
 const hosts = ['127.0.0.2', '127.0.0.3', '127.0.0.4']
 
@@ -29,14 +28,7 @@ describe('several servers per client', () => {
     for (const c of cleanups.splice(0).reverse()) await c()
   })
 
-  function group(): TcpServers {
-    const servers = new TcpServers()
-    cleanups.push(async () => {
-      await servers.cleanup()
-      expect(processesTagged(servers.tag)).toEqual([])
-    })
-    return servers
-  }
+  const group = () => serverGroup(cleanups)
 
   it('spreads 300 new connections over three servers behind one DNS name: each gets 20 to 47 %', async () => {
     const servers = await group().startOnOnePort(hosts, { spares: 3 })

@@ -9,7 +9,7 @@ import { createServer, connect, type Server as NetServer } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { warm } from '../support/harness.js'
-import { TcpServers } from '../support/tcp-servers.js'
+import { serverGroup } from '../support/tcp-servers.js'
 
 interface TcpRow { remote: string; state: string; timer: number; ticksLeft: number }
 
@@ -39,8 +39,7 @@ describe('worker connections over TCP', () => {
   })
 
   it('have TCP keepalive on, first probe after tcpKeepAlive of silence', async () => {
-    const servers = new TcpServers()
-    cleanups.push(() => servers.cleanup())
+    const servers = serverGroup(cleanups)
     const server = await servers.start('127.0.0.3', 0)
     const client = new Client({ connect: server.endpoint, minWorkers: 2, tcpKeepAlive: 60_000 })
     cleanups.push(() => client.close())

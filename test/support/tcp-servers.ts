@@ -39,6 +39,20 @@ export interface StartOptions {
   server?: Record<string, unknown>
 }
 
+/**
+ * A group for one test whose cleanup is registered in `cleanups` (run last first, after the
+ * test): it ends every process of the group and checks none is left.
+ */
+export function serverGroup(cleanups: (() => unknown)[]): TcpServers {
+  const servers = new TcpServers()
+  cleanups.push(async () => {
+    await servers.cleanup()
+    const left = processesTagged(servers.tag)
+    if (left.length > 0) throw new Error(`processes of the test's servers left running: ${left.join(', ')}`)
+  })
+  return servers
+}
+
 /** A group of servers that one test starts; `cleanup()` ends every process they ever started. */
 export class TcpServers {
   readonly tag = uniqueTag()
