@@ -38,13 +38,12 @@ describe('a DNS answer that changes', () => {
       maxCheckouts: 1, minWorkers: 0, maxWorkers: 3, timeout: 30_000,
     })
     cleanups.push(() => client.close())
-    const load = new CheckoutLoad(client, 3, (c) => c.echo('x'))
+    const load = new CheckoutLoad(client, 3, (c) => c.echo('x'), cleanups)
     await load.more(15)
     expect(servedBy(load.records).has(fourth.pid)).toBe(false)
 
     dns.a.set('forkd.test', servers.map((s) => s.host))
     const queriesBefore = dns.count('A forkd.test')
-    const changedAt = performance.now()
     const known = () => client.stats().endpoints.some((e) => e.endpoint === fourth.endpoint)
     await waitFor(known, 'the client to know the fourth server', 30_000)
     // Resolutions happen every 80 to 100 % of resolveInterval: the first or the second after the
@@ -54,14 +53,13 @@ describe('a DNS answer that changes', () => {
     expect(resolutions).toBeLessThanOrEqual(2)
     const checkoutsWhenKnown = load.records.length
     await waitFor(() => servedBy(load.records).has(fourth.pid), 'a checkout served by the fourth server', 30_000)
-    const elapsed = performance.now() - changedAt
     await load.stop()
     // From then on every new connection goes to the fourth server whenever it is one of the two
     // endpoints drawn (it has the fewest connections): half the time or more. Twenty is plenty.
+    // (How soon in wall time depends on how fast new connections are opened: each is a new worker
+    // process here, seconds apart on a loaded machine; the bound is in resolutions and connections.)
     const first = load.records.findIndex((r) => r.server === fourth.pid)
     expect(first - checkoutsWhenKnown).toBeLessThan(20)
-    // loose: "within two resolve intervals", with room for a loaded machine
-    expect(elapsed).toBeLessThan(10 * resolveInterval)
     expect(client.stats().endpoints.map((e) => e.endpoint)).toEqual(servers.map((s) => s.endpoint))
   }, 120_000)
 
@@ -96,7 +94,7 @@ describe('a DNS answer that changes', () => {
     expect(await held.echo('still served')).toBe('still served')
 
     // new checkouts: none on the removed server (it still runs: it only left the answer)
-    const load = new CheckoutLoad(client, 8, (c) => c.echo('x'))
+    const load = new CheckoutLoad(client, 8, (c) => c.echo('x'), cleanups)
     await load.more(40)
     const records = await load.stop()
     expect(records.filter((r) => r.outcome !== 'ok')).toEqual([])

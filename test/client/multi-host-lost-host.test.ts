@@ -27,7 +27,9 @@ describe('a host vanishing under load', () => {
     dns.a.set('forkd.test', hosts)
     const client = new Client({
       connect: { dns: 'forkd.test', port: servers[0]!.port }, resolver: dns.resolver(), resolveInterval: 500,
-      minWorkers: 6, maxWorkers: 6, timeout: 60_000,
+      // workers are renewed now and then, so new connections keep being opened (and the dead
+      // endpoint keeps being probed) after the kill
+      minWorkers: 6, maxWorkers: 6, maxCheckouts: 5, timeout: 60_000,
     })
     cleanups.push(() => client.close())
     const doomed = servers[1]!
@@ -43,7 +45,7 @@ describe('a host vanishing under load', () => {
       if (!onDoomed || killing || servedBy(load.records).get(doomed.pid)! < 5) return c.sleep(50)
       longCalls.push(c.worker.pid)
       return c.sleep(120_000)
-    })
+    }, cleanups)
     await waitFor(() => longCalls.length > 0, 'a call running on the doomed host', 60_000)
     killing = true
     const doomedWorkers = new Set(doomed.workers())

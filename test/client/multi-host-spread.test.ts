@@ -42,8 +42,9 @@ describe('several servers per client', () => {
     cleanups.push(() => client.close())
 
     // maxCheckouts 1: every checkout is a new connection, to the endpoint the choice picks then
-    const load = new CheckoutLoad(client, 6, (c) => c.echo('x'))
-    await load.more(300, 180_000)
+    const load = new CheckoutLoad(client, 6, (c) => c.echo('x'), cleanups)
+    // 300 worker processes started: minutes on a loaded 2-core machine, seconds on an idle one
+    await load.more(300, 420_000)
     const records = (await load.stop()).filter((r) => r.settled)
     expect(records.filter((r) => r.outcome !== 'ok')).toEqual([])
     expect(new Set(records.map((r) => r.pid)).size).toBe(records.length)
@@ -56,7 +57,7 @@ describe('several servers per client', () => {
     expect(shares.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9)
     expect(client.stats().names).toEqual([{ name: 'forkd.test', records: 'A/AAAA', endpoints: 3, failures: 0, lastError: undefined }])
     expect(client.stats().endpoints.map((e) => e.endpoint)).toEqual(servers.map((s) => s.endpoint))
-  }, 240_000)
+  }, 480_000)
 
   it('takes a list of endpoints, Unix socket and TCP mixed; one that refuses backs off while the others serve', async () => {
     const [tcp] = await Promise.all([group().start('127.0.0.2', 0)])
@@ -66,7 +67,7 @@ describe('several servers per client', () => {
     const client = new Client({ connect: [unix.path, tcp!.endpoint, dead], maxCheckouts: 1, minWorkers: 0, maxWorkers: 4, timeout: 20_000 })
     cleanups.push(() => client.close())
 
-    const load = new CheckoutLoad(client, 4, (c) => c.echo('x'))
+    const load = new CheckoutLoad(client, 4, (c) => c.echo('x'), cleanups)
     await load.more(40, 120_000)
     const records = (await load.stop()).filter((r) => r.settled)
     for (const r of records) if (r.pid !== undefined) unix.pids.add(r.pid)
@@ -97,7 +98,7 @@ describe('several servers per client', () => {
     const client = new Client({ connect: { srv: '_forkd._tcp.forkd.test' }, resolver: dns.resolver(), maxCheckouts: 1, minWorkers: 0, maxWorkers: 2, timeout: 20_000 })
     cleanups.push(() => client.close())
 
-    const load = new CheckoutLoad(client, 2, (c) => c.echo('x'))
+    const load = new CheckoutLoad(client, 2, (c) => c.echo('x'), cleanups)
     await load.more(20, 120_000)
     const records = (await load.stop()).filter((r) => r.settled)
     expect(records.filter((r) => r.outcome !== 'ok')).toEqual([])

@@ -3,7 +3,7 @@
  * `work` and releasing, until stopped. Every checkout is recorded: when it was asked for, which
  * worker and which server served it, and how its work ended.
  */
-import type { Checkout, Client } from '@forkd/client'
+import { ClientClosedError, type Checkout, type Client } from '@forkd/client'
 import { procStat, waitFor } from './harness.js'
 
 export interface CheckoutRecord {
@@ -26,7 +26,13 @@ export class CheckoutLoad {
   readonly #loops: Promise<void>[] = []
   #running = true
 
-  constructor(client: Client, concurrency: number, work: (c: Checkout) => Promise<unknown>, checkoutTimeout?: number) {
+  /**
+   * Starts the loops. `cleanups` (run last first after the test) gets a step that stops them, so a
+   * test that fails half way does not leave them running against a closed client.
+   */
+  constructor(client: Client, concurrency: number, work: (c: Checkout) => Promise<unknown>, cleanups: (() => unknown)[], checkoutTimeout?: number) {
+    // Only the flag: the client's close, the next cleanup step, ends the checkouts still running.
+    cleanups.push(() => void (this.#running = false))
     for (let i = 0; i < concurrency; i++) {
       this.#loops.push((async () => {
         while (this.#running) {
@@ -38,6 +44,8 @@ export class CheckoutLoad {
           } catch (error) {
             record.checkoutError = error as Error
             record.settled = true
+            // A closed client rejects at once: looping on would spin and fill the memory.
+            if (error instanceof ClientClosedError) break
             continue
           }
           record.pid = c.worker.pid
