@@ -28,6 +28,7 @@ import { memory } from './workloads/memory.js'
 import { pipelined } from './workloads/pipelined.js'
 import { prioritySurge } from './workloads/priority-surge.js'
 import { surgeWorkload } from './workloads/surge.js'
+import { transportsWorkload } from './workloads/transports.js'
 
 const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadResult>> = {
   held: heldCalls,
@@ -39,6 +40,7 @@ const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadRes
   binary: binaryEcho,
   memory,
   logs,
+  transports: transportsWorkload,
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))

@@ -29,6 +29,18 @@ export interface ContenderOptions {
   spares?: number
 }
 
+/** One checkout → one echo → release, the cycle the checkout-cycle workloads time. */
+export function checkoutCallRelease(client: Client, payload: string): () => Promise<void> {
+  return async () => {
+    const c = await client.checkout()
+    try {
+      await c.echo(payload)
+    } finally {
+      c.release()
+    }
+  }
+}
+
 /** Starts the contenders and registers their shutdown with `cleanup`. */
 export async function startContenders(ctx: BenchContext, cleanup: Cleanup, options: ContenderOptions): Promise<Contenders> {
   const server = cleanup.add(await startForkdServer(ctx, { spares: options.spares ?? 2, name: 'f' }), (s) => s.stop())

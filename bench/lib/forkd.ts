@@ -5,6 +5,7 @@ import { childrenOf, spawnNode, stopPeer, waitForMessage } from './processes.js'
 import { sleep } from './stats.js'
 
 export interface ForkdServer {
+  /** Where it listens, as a client's `connect` takes it: the socket path, or `host:port` on TCP. */
   path: string
   /** The server process (its RSS is the server's RSS). */
   pid: number
@@ -34,16 +35,26 @@ export interface ServerStatusLike {
 /** Kinds of server seen in this run, for the report's header. */
 export const serverKinds = new Set<string>()
 
-export async function startForkdServer(ctx: BenchContext, options: { spares: number; name: string }): Promise<ForkdServer> {
-  const path = ctx.socket(options.name)
+export interface ForkdServerOptions {
+  spares: number
+  name: string
+  /** Where to listen: a fresh socket in the bench's folder by default, or `{ host, port }` for TCP. */
+  listen?: { host: string; port: number }
+  /** More Server.start options. */
+  server?: Record<string, unknown>
+}
+
+export async function startForkdServer(ctx: BenchContext, options: ForkdServerOptions): Promise<ForkdServer> {
+  const listen = options.listen ?? ctx.socket(options.name)
   const profiling = ctx.options.prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${ctx.options.prof}`]
-  const config = { listen: path, worker: benchFile('peers/echo-worker.js'), spares: options.spares, workerExecArgv: profiling }
+  const config = { listen, worker: benchFile('peers/echo-worker.js'), spares: options.spares, workerExecArgv: profiling, server: options.server }
   const child = spawnNode(benchFile('peers/serve-child.js'), [JSON.stringify(config)], { cpus: ctx.options.peerCpus, execArgv: profiling })
-  const { kind } = await waitForMessage<{ type: 'ready'; kind: string }>(child, 'ready')
+  const { kind, address } = await waitForMessage<{ type: 'ready'; kind: string; address: string | { host: string; port: number } }>(child, 'ready')
   serverKinds.add(kind)
   const pid = child.pid!
+  const endpoint = typeof address === 'string' ? address : `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`
   const server: ForkdServer = {
-    path,
+    path: endpoint,
     pid,
     kind,
     child,

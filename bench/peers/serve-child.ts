@@ -2,8 +2,8 @@
  * Runs a forkd server in its own process, so the benchmark client never shares an event loop with
  * it and its RSS can be read on its own.
  *
- *   node serve-child.js '{"listen":…,"worker":…,"spares":N,"workerExecArgv":[…]}'
- *   → IPC { type: 'ready', kind: 'Server.start' }; stops on IPC { type: 'stop' };
+ *   node serve-child.js '{"listen":…,"worker":…,"spares":N,"workerExecArgv":[…],"server":{…}}'
+ *   → IPC { type: 'ready', kind: 'Server.start', address }; stops on IPC { type: 'stop' };
  *     answers IPC { type: 'status-request' } with { type: 'status', status: server.status() }
  *
  * `Server` is looked up at run time and typed locally below, so the bench builds against a
@@ -11,14 +11,18 @@
  */
 
 interface ServeConfig {
-  listen: string
+  /** A socket path, or { host, port } (port 0: any free port; `address` in 'ready' says which). */
+  listen: string | { host: string; port: number }
   worker: string
   spares: number
   workerExecArgv?: string[]
+  /** More Server.start options (a transport's security, e.g.). */
+  server?: Record<string, unknown>
 }
 
 /** The part of @forkd/server's Server this script uses (typed here so the bench builds either way). */
 interface ServerLike {
+  readonly address: unknown
   close(options?: { drain?: boolean }): Promise<void>
   status(): Record<string, unknown>
 }
@@ -45,6 +49,7 @@ const server: ServerLike = await Server.start({
   spares: config.spares,
   logger: quietLogger,
   ...(config.workerExecArgv?.length ? { execArgv: config.workerExecArgv } : {}),
+  ...config.server,
 })
 
 let stopping = false
@@ -65,4 +70,4 @@ process.on('message', (message: { type?: string }) => {
 })
 process.on('disconnect', () => void stop())
 process.on('SIGTERM', () => void stop())
-process.send?.({ type: 'ready', kind })
+process.send?.({ type: 'ready', kind, address: server.address })

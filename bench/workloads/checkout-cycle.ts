@@ -9,7 +9,7 @@ import { latencyChart } from '../lib/charts.js'
 import { roundsCheck } from '../lib/checks.js'
 import { Cleanup } from '../lib/cleanup.js'
 import type { BenchContext, WorkloadResult } from '../lib/context.js'
-import { startContenders } from '../lib/contenders.js'
+import { checkoutCallRelease, startContenders } from '../lib/contenders.js'
 import { interleave, median, medianRatio, microsPerOp, ratios, warmUp } from '../lib/stats.js'
 import { anyEventTask, fmt } from '../report.js'
 
@@ -33,16 +33,8 @@ export async function checkoutCycle(ctx: BenchContext): Promise<WorkloadResult> 
   try {
     const { server, client, raw, workerpool, piscina } = await startContenders(ctx, cleanup, { workers: 1, raw: true, workerpool: true, piscina: true })
     const devClient = cleanup.add(defaultOptionsClient(server.path), (c) => c.close())
-    const cycleOn = (pool: Client) => async () => {
-      const c = await pool.checkout()
-      try {
-        await c.echo(payload)
-      } finally {
-        c.release()
-      }
-    }
-    const production = cycleOn(client)
-    const defaults = cycleOn(devClient)
+    const production = checkoutCallRelease(client, payload)
+    const defaults = checkoutCallRelease(devClient, payload)
     const latencies = { production: [] as number[], defaults: [] as number[], raw: [] as number[] }
     let record = false
     const keep = (list: number[]) => (record ? list : undefined)

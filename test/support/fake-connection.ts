@@ -14,6 +14,7 @@ export interface SentCall { id: number; epoch: number; method: string | null; ar
 
 export class FakeConnection implements PooledConnection {
   readonly endpoint: Endpoint
+  readonly startedAt = performance.now()
   readonly listener: ConnectionListener
   state: ConnectionState = 'connecting'
   info: HelloInfo
@@ -25,6 +26,8 @@ export class FakeConnection implements PooledConnection {
   closeError: Error | undefined
   /** How the pool closed it: whether it asked for a discard. */
   discarded = false
+  /** Deadlines of the pings the pool sent (the test answers with pong() or lets it pass with noPong()). */
+  pings: number[] = []
   lessee: Lessee | null = null
   epoch = 0
   /** Calls queued by the current lessee and not yet "sent" (the test sends them with flush()). */
@@ -88,6 +91,18 @@ export class FakeConnection implements PooledConnection {
     this.listener.onNotice(this, 'retireRequested')
   }
 
+  pong(): void {
+    this.pings.shift()
+  }
+
+  /** The ping's deadline passed without an answer: what WorkerConnection does then. */
+  noPong(): void {
+    this.pings.shift()
+    this.closeReason = 'unresponsive'
+    this.closeError = new Error('no pong')
+    this.#move('closed')
+  }
+
   die(error = new Error('worker died')): void {
     const lessee = this.lessee
     this.lessee = null
@@ -116,6 +131,10 @@ export class FakeConnection implements PooledConnection {
 
   sendCall(id: number, epoch: number, method: string | null, args: unknown[]): void {
     this.unsent.push({ id, epoch, method, args })
+  }
+
+  ping(timeout: number): void {
+    if (this.state === 'idle' && this.pings.length === 0) this.pings.push(timeout)
   }
 
   close(reason: RemoveReason, options: { discard?: boolean; error?: Error } = {}): number {

@@ -64,7 +64,7 @@ export interface TestEnv {
   server: Server
   clients: Client[]
   /** A client connected to this env's server, closed by `cleanup()`. */
-  client<W = unknown>(options?: Omit<ClientOptions, 'connect'>): Client<W>
+  client<W = unknown>(options?: Omit<ClientOptions<W>, 'connect'>): Client<W>
   /** Closes clients and the server, waits for every worker pid seen to exit, removes the folder. */
   cleanup(): Promise<void>
   /** Pids of worker processes this test saw (add to it from checkouts). */
@@ -87,7 +87,7 @@ export async function startEnv(worker: string, options: Partial<ServerStartOptio
     server,
     clients: [],
     pids: new Set(),
-    client<W>(clientOptions: Omit<ClientOptions, 'connect'> = {}) {
+    client<W>(clientOptions: Omit<ClientOptions<W>, 'connect'> = {}) {
       const client = new Client<W>({ connect: path, ...clientOptions })
       env.clients.push(client as Client)
       return client

@@ -31,6 +31,7 @@ const table: [pkg: 'client' | 'server' | 'protocol', name: string, code: string]
   ['client', 'ConnectError', 'FORKD_ERR_CONNECT'],
   ['client', 'VersionMismatchError', 'FORKD_ERR_VERSION_MISMATCH'],
   ['client', 'ServerAtCapacityError', 'FORKD_ERR_SERVER_AT_CAPACITY'],
+  ['client', 'ResolveError', 'FORKD_ERR_RESOLVE'],
   ['server', 'WorkerModuleError', 'FORKD_ERR_WORKER_MODULE'],
   ['server', 'SocketPathError', 'FORKD_ERR_SOCKET_PATH'],
   ['server', 'ServerClosedError', 'FORKD_ERR_SERVER_CLOSED'],

@@ -4,59 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { AbortError, AbortedError, CancelledError, ClientClosedError, QueueFullError, TimeoutError, WorkerDiedError, WorkerError, type Checkout } from '@forkd/client'
-import { normalizeClientOptions, type ClientOptions } from '../../packages/client/src/options.js'
-import { Pool, type CheckoutRequest } from '../../packages/client/src/pool.js'
-import type { PoolObserver } from '../../packages/client/src/pool-events.js'
-import { FakeConnection } from '../support/fake-connection.js'
-
-/** Records what the pool reports, as `kind pid` strings. */
-function recorder() {
-  const events: string[] = []
-  const observer: PoolObserver = {
-    connect: (w) => void events.push(`connect ${w.info.pid}`),
-    connectError: (e) => void events.push(`connectError ${e.message}`),
-    acquire: (w) => void events.push(`acquire ${w.info.pid}`),
-    acquireError: (e) => void events.push(`acquireError ${e.constructor.name}`),
-    release: (w, e) => void events.push(`release ${w.info.pid}${e ? ' ' + e.constructor.name : ''}`),
-    remove: (w, reason) => void events.push(`remove ${w.info.pid} ${reason}`),
-    warn: (_m, code) => void events.push(`warn ${code}`),
-  }
-  return { events, observer }
-}
-
-function makePool(options: Partial<ClientOptions> = {}, hasCheckoutDone = false) {
-  const conns: FakeConnection[] = []
-  const { events, observer } = recorder()
-  const pool = new Pool(normalizeClientOptions({ connect: '/fake.sock', minWorkers: 0, ...options } as ClientOptions<never>), observer, (o) => {
-    const conn = new FakeConnection(o, hasCheckoutDone)
-    conns.push(conn)
-    return conn
-  })
-  const granted: string[] = []
-  const request = (label: string, more: Partial<CheckoutRequest> = {}) => {
-    let checkout: Checkout | undefined
-    let error: Error | undefined
-    let settled = false
-    void pool.acquire({ timeout: 1_000, sink: undefined, site: undefined, priority: 0, signal: undefined, ...more }).then(
-      (c) => {
-        granted.push(label)
-        checkout = c
-        settled = true
-      },
-      (e: Error) => {
-        error = e
-        settled = true
-      },
-    )
-    return { get checkout() { return checkout! }, get error() { return error }, get settled() { return settled } }
-  }
-  return { pool, conns, granted, request, events }
-}
-
-/** Lets promise reactions (grants, rejections) run. */
-const settle = () => new Promise((resolve) => setImmediate(resolve))
-
-const live = (conns: FakeConnection[]) => conns.filter((c) => c.state !== 'closed')
+import { live, makePool, settle } from '../support/fake-pool.js'
 
 describe('Pool', () => {
   it('opens minWorkers connections at start and refills after a death', () => {

@@ -38,7 +38,7 @@ function check(queue: WaitQueue<number>, list: Op[], byPriority: boolean): void 
     } else if (op.kind === 'shift') {
       expect(queue.shift()).toBe(model.shift()?.value)
     } else if (handles.length > 0) {
-      const { value, handle } = handles[op.pick % handles.length]!
+      const { value, handle } = handles[(op as { pick: number }).pick % handles.length]!
       queue.remove(handle)
       expect(handle.linked).toBe(false)
       model = model.filter((e) => e.value !== value)

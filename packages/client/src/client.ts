@@ -33,8 +33,8 @@ export interface ClientEvents {
 const eventNames = ['connect', 'connectError', 'acquire', 'acquireError', 'release', 'remove'] as const
 
 /**
- * A forkd client: a pool of connections to worker processes of a forkd server, handing out
- * exclusive checkouts. Type it with the worker module to get typed methods. An EventEmitter of
+ * A forkd client: a pool of connections to worker processes of one or more forkd servers (a list,
+ * or found through DNS: docs/multi-host.md), handing out exclusive checkouts. Type it with the worker module to get typed methods. An EventEmitter of
  * observational events only (see ClientEvents): nothing a listener forgot can crash the process.
  *
  * @example
@@ -146,7 +146,7 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     this.#pool.resume()
   }
 
-  /** Counts of workers by state, waiting checkouts, retirements and endpoints. */
+  /** Counts of workers by state, waiting checkouts, retirements, and one row per endpoint and per DNS name. */
   stats(): PoolStats {
     return this.#pool.stats()
   }

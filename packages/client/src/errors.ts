@@ -167,3 +167,20 @@ export class AbortError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_ABORT'
   static override readonly defaultMessage: string = 'the checkout was aborted while it waited for a worker'
 }
+
+/**
+ * A DNS name the client connects through (`{ dns, port }` or `{ srv }`) could not be resolved, or
+ * its answer held no usable record. The client keeps the last good answer; while it has none,
+ * waiting checkouts time out with this as the TimeoutError's `cause`. `cause` is the resolver's
+ * error (its `code` is `ENOTFOUND`, `ETIMEOUT`, ...), when there is one.
+ */
+export class ResolveError extends ConnectError {
+  static override readonly code: string = 'FORKD_ERR_RESOLVE'
+  static override readonly defaultMessage: string = 'cannot resolve the forkd servers\' DNS name'
+  /** The DNS name that failed. */
+  readonly hostname: string
+  constructor(message?: string, hostname = '', options?: ForkdErrorOptions) {
+    super(message, options)
+    this.hostname = hostname
+  }
+}

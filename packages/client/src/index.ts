@@ -1,14 +1,15 @@
 export { Client } from './client.js'
-export type { ClientOptions, ConnectTarget, NormalizedClientOptions } from './options.js'
+export type { ClientOptions, ConnectTarget, DnsTarget, SrvTarget, DnsResolver, NormalizedClientOptions } from './options.js'
 export type { ClientEvents } from './client.js'
 export type { WorkerInfo } from './pool-events.js'
 export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName } from './remote-types.js'
 export type { PoolStats, RetireReason } from './pool.js'
 export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
+export type { NameStats } from './endpoint-discovery.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'

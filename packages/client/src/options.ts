@@ -1,16 +1,21 @@
 /** Client options: defaults in one object, validated in one place. */
-import { EndpointSyntaxError, Limits, parseEndpoint, type Endpoint, type EndpointInput } from '@forkd/protocol'
+import { Limits } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
+import { checkResolver, parseConnect, type ConnectSource, type ConnectTarget, type DnsResolver } from './connect-targets.js'
 import { toSinkFunction, type LogRecord, type LogSink } from './log-sink.js'
 import type { Checkout } from './remote-types.js'
 
-/** Where the server listens: an absolute Unix socket path, `'host:port'`, or `{ host, port }`. */
-export type ConnectTarget = EndpointInput
+export type { ConnectTarget, DnsResolver, DnsTarget, SrvTarget } from './connect-targets.js'
 
 /** Options of `new Client(options)`. Only `connect` is required. */
 export interface ClientOptions<W = unknown> {
-  /** Where the server listens: an absolute Unix socket path, `'host:port'` (as `forkd serve --listen` takes it), or `{ host, port }`. */
-  connect: ConnectTarget
+  /**
+   * Where the servers listen. One endpoint: an absolute Unix socket path, `'host:port'` (as `forkd
+   * serve --listen` takes it) or `{ host, port }`; a list of endpoints; `{ dns: 'name', port }`
+   * (one server per A/AAAA record); or `{ srv: '_forkd._tcp.name' }` (SRV records give host and
+   * port). A list may mix these forms. See docs/multi-host.md.
+   */
+  connect: ConnectTarget | readonly ConnectTarget[]
   /** Shown in error messages as `NAME -> method`. */
   name?: string
   /** Workers connected at start and kept connected ("hot standby"). Capped at maxWorkers. Default 2. */
@@ -66,11 +71,44 @@ export interface ClientOptions<W = unknown> {
   holdWarning?: number
   /** Where the client's own records go (retirements, connection failures, warnings): a function or a pino-style logger. */
   log?: LogSink
+  /**
+   * DNS names in `connect` are resolved again this often, in ms (each time 80 to 100 % of it, so
+   * that clients started together do not query together), and at once when a connection attempt
+   * fails. Default 5 000.
+   */
+  resolveInterval?: number
+  /**
+   * Resolves the DNS names in `connect`: a `dns.promises.Resolver` (e.g. with `setServers` pointing
+   * at a chosen DNS server) or an object with `resolve4`, `resolve6` and `resolveSrv`. Default: a
+   * `Resolver` using the system's DNS servers.
+   */
+  resolver?: DnsResolver
+  /**
+   * An idle worker is sent a WebSocket ping this often, in ms; one that does not answer within
+   * `pingTimeout` (a frozen process, a host gone without a word) is replaced before anyone checks it
+   * out. `Infinity` turns pings off. Default 5 000.
+   */
+  pingInterval?: number
+  /** How long a ping may wait for its answer, in ms. Default 5 000. */
+  pingTimeout?: number
+  /**
+   * TCP keepalive on connections to TCP endpoints: the idle time in ms (whole seconds, at least
+   * 1 000) before the first probe; Node then probes every second, ten times. Bounds how long a busy
+   * connection to a vanished host stays open when its call has no timeout. Default 10 000.
+   */
+  tcpKeepAlive?: number
 }
 
 /** Options after defaults and checks. */
 export interface NormalizedClientOptions {
-  connect: Endpoint
+  /** The parsed `connect`: one source per entry, duplicates removed. */
+  connect: readonly ConnectSource[]
+  /** The resolver given, if any (the default one is made when a DNS name needs it). */
+  resolver: DnsResolver | undefined
+  resolveInterval: number
+  pingInterval: number
+  pingTimeout: number
+  tcpKeepAlive: number
   name: string
   minWorkers: number
   maxWorkers: number
@@ -108,12 +146,16 @@ const defaults = {
   allowExitOnIdle: false,
   propagateConnectError: false,
   holdWarning: Infinity,
+  resolveInterval: 5_000,
+  pingInterval: 5_000,
+  pingTimeout: 5_000,
+  tcpKeepAlive: 10_000,
   // read at construction (see normalizeClientOptions), so that NODE_ENV set at run time counts
   trackCheckoutSites: true,
 }
 
 /** Options with no default value. */
-const optional = ['validate', 'log']
+const optional = ['validate', 'log', 'resolver']
 
 const checks: OptionChecks = optionChecks('forkd Client')
 const fail: OptionChecks['fail'] = checks.fail
@@ -126,20 +168,14 @@ export function checkTimeout(option: string, value: unknown): void {
 /** Validates client options and fills in defaults; throws TypeError naming the option, the rule and the value. */
 export function normalizeClientOptions(options: ClientOptions<never>): NormalizedClientOptions {
   if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Client: options must be an object, got ${describeValue(options)}`)
-  let connect: Endpoint
-  try {
-    connect = parseEndpoint(options.connect)
-  } catch (error) {
-    if (!(error instanceof EndpointSyntaxError)) throw error
-    throw new TypeError(`forkd Client: option "connect" ${error.message}`)
-  }
+  const connect = parseConnect(options.connect, fail)
   for (const key of Object.keys(options))
     if (key !== 'connect' && !(key in defaults) && !optional.includes(key)) {
       const hint = suggest(key)
       throw new TypeError(`forkd Client: option "${key}" must be one of the known options (${knownOptions.join(', ')}), got ${JSON.stringify(key)}${hint !== undefined ? `; did you mean "${hint}"?` : ''}`)
     }
   const given = stripUndefined(options as unknown as Record<string, unknown>)
-  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', validate: undefined, ...given, connect, log: undefined } as NormalizedClientOptions
+  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', validate: undefined, resolver: undefined, ...given, connect, log: undefined } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checks.count('minWorkers', o.minWorkers, 0, false)
   checks.count('maxWorkers', o.maxWorkers, 1, false)
@@ -155,6 +191,12 @@ export function normalizeClientOptions(options: ClientOptions<never>): Normalize
     if (typeof o[flag] !== 'boolean') fail(flag, 'a boolean', o[flag])
   if (o.validate !== undefined && typeof o.validate !== 'function') fail('validate', 'a function', o.validate)
   checks.ms('holdWarning', o.holdWarning, true)
+  checks.ms('resolveInterval', o.resolveInterval, false)
+  if (o.resolver !== undefined) checkResolver(o.resolver, connect, fail)
+  checks.ms('pingInterval', o.pingInterval, true)
+  checks.ms('pingTimeout', o.pingTimeout, false)
+  // The kernel counts keepalive idle time in whole seconds.
+  checks.count('tcpKeepAlive', o.tcpKeepAlive, 1000, false)
   if (given.log !== undefined) {
     try {
       o.log = toSinkFunction(given.log as LogSink)

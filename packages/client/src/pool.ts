@@ -6,7 +6,8 @@
  * Policies it consults, each its own module:
  * - the waiting queue (priority-queue.ts): which waiting checkout is served next;
  * - the retirement rules (retirement.ts): whether a worker goes back to the pool or is closed;
- * - the connection opener (connection-opener.ts): how many connections may be opened now, and where.
+ * - the connection opener (connection-opener.ts): how many connections may be opened now, and where;
+ * - idle pings (idle-ping.ts): idle workers that stopped answering are found and replaced.
  *
  * ```
  *  acquire() ──► queue ──#dispatch──► grant: idle connection ─lease─► CheckoutState ─► proxy
@@ -23,7 +24,9 @@ import { reentrantStep } from '@forkd/protocol/internal'
 import { createCheckoutProxy } from './checkout-proxy.js'
 import { CheckoutState, formatSeconds, reasonText } from './checkout.js'
 import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
+import type { NameStats } from './endpoint-discovery.js'
 import { AbortError, ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
+import { IdlePing } from './idle-ping.js'
 import { describeSite, trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
 import type { NormalizedClientOptions } from './options.js'
@@ -31,7 +34,7 @@ import type { PoolObserver } from './pool-events.js'
 import { PriorityQueue } from './priority-queue.js'
 import type { Checkout } from './remote-types.js'
 import {
-  maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
+  endpointRemoved, maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
   type CheckoutOutcome, type RemoveReason, type RetirementRule,
 } from './retirement.js'
 import type { QueueHandle, WaitQueue } from './wait-queue.js'
@@ -76,12 +79,22 @@ export interface PoolStats {
   checkouts: number
   /** Workers ended by the client, by reason. */
   retired: Record<RetireReason, number>
-  /** Failed connection attempts since the last success. */
+  /** Failed connection attempts since the last success, summed over the endpoints. */
   connectFailures: number
   /** Whether the client is paused (`pause()`): no checkout is granted. */
   paused: boolean
-  /** One row per endpoint. */
+  /** One row per endpoint: the current ones, and removed ones while their connections drain. */
   endpoints: EndpointStats[]
+  /** One row per DNS name in `connect` (empty when there is none). */
+  names: NameStats[]
+}
+
+/** What the pool's unit tests replace. */
+export interface PoolSeams {
+  /** Makes a connection: fakes in the pool's unit tests. */
+  connect?: (options: ConnectionOptions) => PooledConnection
+  /** Randomness of the endpoint choice and of the resolve jitter. */
+  random?: () => number
 }
 
 export class Pool implements ConnectionListener {
@@ -99,13 +112,14 @@ export class Pool implements ConnectionListener {
   readonly #validating = new WeakSet<CheckoutState>()
   readonly #rules: readonly RetirementRule[]
   readonly #opener: ConnectionOpener
+  readonly #idlePing: IdlePing
   #started: boolean
   #paused = false
   #closed = false
   #checkouts = 0
   #warnedConnectFailing = false
   readonly #retired: Record<RetireReason, number> = {
-    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0, validate: 0,
+    error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0, validate: 0, endpointRemoved: 0, unresponsive: 0,
   }
   readonly #allClosed = new Set<Promise<void>>()
   /** ready() callers waiting for minWorkers idle workers. */
@@ -117,25 +131,31 @@ export class Pool implements ConnectionListener {
   readonly #onCheckoutEnd = (checkout: CheckoutState, outcome: CheckoutOutcome) => this.#checkin(checkout, outcome)
   readonly #warn = (message: string, code: string) => this.#observer.warn(message, code)
 
-  /** `connect` replaces real connections with fakes in the pool's unit tests. */
-  constructor(options: NormalizedClientOptions, observer: PoolObserver, connect?: (options: ConnectionOptions) => PooledConnection) {
+  constructor(options: NormalizedClientOptions, observer: PoolObserver, seams: PoolSeams = {}) {
     this.#options = options
     this.#observer = observer
     this.#started = options.autostart
-    const rules: RetirementRule[] = [serverRequest]
-    if (options.reforkAfterError) rules.push(reforkAfterError)
-    if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
-    this.#rules = rules
     this.#opener = new ConnectionOpener({
-      endpoint: options.connect,
+      sources: options.connect,
+      resolver: options.resolver,
+      resolveInterval: options.resolveInterval,
       maxPayload: options.maxPayload,
       connectTimeout: options.connectTimeout,
       retry: { min: options.connectRetryMin, max: options.connectRetryMax },
       codec: this.#codec,
+      transport: { tcpKeepAlive: options.tcpKeepAlive },
       allowExitOnIdle: options.allowExitOnIdle,
       onRetry: () => this.#dispatch(),
-      ...(connect !== undefined ? { connect } : {}),
+      onRemoved: () => this.#closeRemoved(),
+      ...seams,
     })
+    const rules: RetirementRule[] = [serverRequest]
+    if (options.reforkAfterError) rules.push(reforkAfterError)
+    if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
+    // Only when endpoints can leave: a fixed list costs the release path nothing.
+    if (this.#opener.dynamic) rules.push(endpointRemoved((endpoint) => this.#opener.isRemoved(endpoint)))
+    this.#rules = rules
+    this.#idlePing = new IdlePing(options.pingInterval, options.pingTimeout, () => [...this.#idle])
     this.#dispatch()
   }
 
@@ -160,7 +180,8 @@ export class Pool implements ConnectionListener {
       retired: { ...this.#retired },
       connectFailures: this.#opener.failures,
       paused: this.#paused,
-      endpoints: this.#opener.stats(),
+      endpoints: this.#opener.stats({ idle: this.#idle, busy: this.#busy, connecting: this.#connecting, releasing: this.#releasing }),
+      names: this.#opener.nameStats(),
     }
   }
 
@@ -357,10 +378,10 @@ export class Pool implements ConnectionListener {
 
   #onClosed(conn: PooledConnection, from: ConnectionState): void {
     const reason = conn.closeReason!
-    if (from === 'connecting') {
-      if (reason === 'connectFailed') this.#attemptFailed(conn, conn.closeError!)
-      else this.#opener.stalled(conn)
-    } else if (reason !== 'connectFailed') {
+    this.#opener.closed(conn, reason === 'connectFailed' ? conn.closeError! : undefined)
+    if (reason === 'connectFailed') {
+      this.#attemptFailed(conn, conn.closeError!)
+    } else if (from !== 'connecting') {
       this.#retired[reason]++
       this.#observer.remove(conn, reason)
       if (reason === 'checkoutDoneFailed')
@@ -372,7 +393,6 @@ export class Pool implements ConnectionListener {
   }
 
   #attemptFailed(conn: PooledConnection, error: Error): void {
-    this.#opener.failed(conn, error)
     this.#observer.connectError(error, describeEndpoint(conn.endpoint))
     if (this.#options.propagateConnectError) {
       const oldest = this.#queue.shift()
@@ -406,6 +426,19 @@ export class Pool implements ConnectionListener {
       const i = this.#idle.lastIndexOf(conn)
       if (i !== -1) this.#idle.splice(i, 1)
     },
+  }
+
+  /**
+   * Endpoints left the list: their idle workers are retired now (the rules say so), their attempts
+   * abandoned; busy and releasing ones are retired when they come back.
+   */
+  #closeRemoved(): void {
+    for (const conn of [...this.#idle]) {
+      const reason = reasonWhenIdle(this.#rules, conn)
+      if (reason !== undefined) conn.close(reason)
+    }
+    for (const conn of [...this.#connecting]) if (this.#opener.isRemoved(conn.endpoint)) conn.close('endpointRemoved')
+    this.#dispatch()
   }
 
   readonly #dispatch = reentrantStep(() => {
@@ -479,6 +512,7 @@ export class Pool implements ConnectionListener {
     if (!this.#closed) {
       this.#closed = true
       this.#opener.close()
+      this.#idlePing.close()
       if (this.#waitKeepAlive !== undefined) clearInterval(this.#waitKeepAlive)
       const error = new ClientClosedError(this.#options.name)
       for (const waiter of this.#queue.drain()) {

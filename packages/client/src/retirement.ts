@@ -4,6 +4,7 @@
  * A rule is a small object with no state of its own beyond its options, so each can be tested alone
  * and new ones (age, memory, idle time) are added to the list, not to the pool.
  */
+import type { Endpoint } from '@forkd/protocol'
 
 /** Why the pool removed a worker connection (`stats().retired`, the `'remove'` event). */
 export type RemoveReason =
@@ -23,6 +24,10 @@ export type RemoveReason =
   | 'clientClosed'
   /** The `validate` option refused it (returned false or threw) before it was handed out. */
   | 'validate'
+  /** Its endpoint left the list the client connects to (a DNS answer no longer names it). */
+  | 'endpointRemoved'
+  /** It was idle and did not answer a WebSocket ping within `pingTimeout` (frozen process, host gone). */
+  | 'unresponsive'
   /** A connection attempt that failed before the worker said hello (not counted as retired). */
   | 'connectFailed'
 
@@ -32,6 +37,8 @@ export interface WorkerFacts {
   readonly checkouts: number
   /** The reason its server gave when it asked for the worker to be retired. */
   readonly retireRequested: string | undefined
+  /** Where the worker's server listens. */
+  readonly endpoint: Endpoint
 }
 
 /** How a checkout ended. */
@@ -65,6 +72,18 @@ export function maxCheckouts(limit: number): RetirementRule {
 export const serverRequest: RetirementRule = {
   onRelease: (worker) => (worker.retireRequested !== undefined ? 'serverReplaced' : undefined),
   whenIdle: (worker) => (worker.retireRequested !== undefined ? 'serverReplaced' : undefined),
+}
+
+/**
+ * Retire a worker whose endpoint left the client's list (a DNS answer no longer names its server):
+ * at once when idle, on release when busy, as after a takeover. `removed` answers for the endpoint
+ * objects the connection opener handed out; it is only in the list when endpoints can change.
+ */
+export function endpointRemoved(removed: (endpoint: Endpoint) => boolean): RetirementRule {
+  return {
+    onRelease: (worker) => (removed(worker.endpoint) ? 'endpointRemoved' : undefined),
+    whenIdle: (worker) => (removed(worker.endpoint) ? 'endpointRemoved' : undefined),
+  }
 }
 
 /** The first reason any rule gives for retiring a worker whose checkout ended. */

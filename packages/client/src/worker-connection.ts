@@ -58,6 +58,15 @@ export interface ConnectionListener {
   onNotice(conn: PooledConnection, notice: ConnectionNotice): void
 }
 
+/**
+ * How every connection of a client reaches its endpoint. The transport's security joins here (TLS
+ * options, the upgrade's Authorization header), so the opener passes it through unchanged.
+ */
+export interface TransportOptions {
+  /** TCP keepalive idle time before the first probe, ms; TCP endpoints only. */
+  tcpKeepAlive: number
+}
+
 export interface ConnectionOptions {
   endpoint: Endpoint
   maxPayload: number
@@ -68,6 +77,7 @@ export interface ConnectionOptions {
   /** While not leased, the socket does not keep the process alive. */
   allowExitOnIdle: boolean
   codec: Codec
+  transport: TransportOptions
   listener: ConnectionListener
 }
 
@@ -90,6 +100,8 @@ export interface PooledConnection {
   lease(lessee: Lessee): number
   giveBack(epoch: number): void
   sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void
+  /** Idle only: sends a ping; no answer within `timeout` ms closes the connection as `unresponsive`. */
+  ping(timeout: number): void
   close(reason: RemoveReason, options?: { discard?: boolean; error?: Error }): number
   closed(): Promise<void>
 }
@@ -117,6 +129,8 @@ export class WorkerConnection implements PooledConnection {
   #retireRequested: string | undefined
   #stalled = false
   #attemptTimer: NodeJS.Timeout | undefined
+  /** Set while a ping waits for its pong. */
+  #pingTimer: NodeJS.Timeout | undefined
   readonly #allowExitOnIdle: boolean
   #socket: Socket | undefined
 
@@ -133,7 +147,8 @@ export class WorkerConnection implements PooledConnection {
       // Masking guards browsers' proxies; between two processes on one host it only costs time.
       ...(unix ? { generateMask: zeroMask } : {}),
       // The socket itself, kept so that an idle connection can stop holding the process open.
-      createConnection: (opts: NetConnectOpts & { socketPath?: string }) => this.#adopt(netConnect({ ...opts, path: opts.socketPath } as NetConnectOpts)),
+      createConnection: (opts: NetConnectOpts & { socketPath?: string }) =>
+        this.#adopt(netConnect({ ...opts, path: opts.socketPath } as NetConnectOpts), unix ? undefined : options.transport.tcpKeepAlive),
     } as WebSocket.ClientOptions)
     this.#ws.binaryType = 'nodebuffer'
     this.#writer = new FrameWriter((frame) => {
@@ -143,6 +158,7 @@ export class WorkerConnection implements PooledConnection {
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
     this.#ws.on('error', (error) => this.#onError(error))
     this.#ws.on('unexpected-response', (req, res) => this.#onUnexpectedResponse(req, res))
+    this.#ws.on('pong', () => this.#clearPing())
     this.#watchAttempt(options.stallAfter, options.connectTimeout)
   }
 
@@ -150,9 +166,12 @@ export class WorkerConnection implements PooledConnection {
     return this.#state
   }
 
-  #adopt(socket: Socket): Socket {
+  #adopt(socket: Socket, tcpKeepAlive: number | undefined): Socket {
     this.#socket = socket
     if (this.#allowExitOnIdle) socket.unref()
+    // A host that vanishes (power cut, network partition) sends no FIN and no RST: keepalive
+    // probes find it while nothing is being sent (docs/multi-host.md, "A lost peer").
+    if (tcpKeepAlive !== undefined) socket.setKeepAlive(true, tcpKeepAlive)
     return socket
   }
 
@@ -193,6 +212,8 @@ export class WorkerConnection implements PooledConnection {
 
   /** Hands the idle connection to `lessee`; returns the worker's epoch (see the checkout). */
   lease(lessee: Lessee): number {
+    // A busy worker may run synchronous code and not answer pings: its call's timeout bounds it.
+    if (this.#pingTimer !== undefined) this.#clearPing()
     this.#lessee = lessee
     this.#checkouts++
     if (this.#allowExitOnIdle) this.#socket?.ref()
@@ -218,6 +239,29 @@ export class WorkerConnection implements PooledConnection {
   sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void {
     assertEncodable(args)
     this.#writer.queue(this.#codec.encode([MessageType.Call, id, epoch, method, args, flags]), true)
+  }
+
+  /**
+   * Pings an idle worker. An idle worker runs nothing of the user's, so its WebSocket answers at
+   * once; no answer within `timeout` means a frozen process or a host gone without a word, and the
+   * connection is dropped (terminated: a close handshake would wait for the same silence).
+   */
+  ping(timeout: number): void {
+    if (this.#state !== 'idle' || this.#pingTimer !== undefined || this.#ws.readyState !== WebSocket.OPEN) return
+    this.#pingTimer = setTimeout(() => this.#unresponsive(timeout), timeout).unref()
+    this.#ws.ping()
+  }
+
+  #clearPing(): void {
+    clearTimeout(this.#pingTimer)
+    this.#pingTimer = undefined
+  }
+
+  #unresponsive(timeout: number): void {
+    this.#pingTimer = undefined
+    if (this.#state !== 'idle') return
+    this.#end('unresponsive', new WorkerDiedError(`worker ${this.#info!.pid} did not answer a ping within ${timeout} ms (pingTimeout)`))
+    this.#ws.terminate()
   }
 
   /**
@@ -253,6 +297,7 @@ export class WorkerConnection implements PooledConnection {
 
   #end(reason: RemoveReason, error: Error | undefined): void {
     this.#clearAttemptTimer()
+    if (this.#pingTimer !== undefined) this.#clearPing()
     this.#closeReason = reason
     this.#closeError = error
     this.#moveTo('closed')

@@ -1,0 +1,70 @@
+/**
+ * Workload 9: the same two hot paths over each transport, in one run: a held call (µs per awaited
+ * call) and a checkout cycle (checkout → one call → release on a warm pool), over a Unix socket
+ * and over TCP on loopback. Transports are interleaved round by round, so their ratio survives
+ * the machine's drift.
+ *
+ * A transport is an entry of `transports`: how its server listens (plus any Server.start options)
+ * and what its client adds. TLS, and TLS with a token, join as entries; nothing else changes.
+ */
+import { Client, type ClientOptions } from '@forkd/client'
+import { Cleanup } from '../lib/cleanup.js'
+import { checkoutCallRelease } from '../lib/contenders.js'
+import type { BenchContext, WorkloadResult } from '../lib/context.js'
+import { startForkdServer, type ForkdServerOptions } from '../lib/forkd.js'
+import { interleave, median, medianRatio, microsPerOp, warmUp, type Measure } from '../lib/stats.js'
+import { fmt } from '../report.js'
+
+const payload = '0123456789abcdef'
+
+interface Transport {
+  /** Short name, used in sample keys. */
+  name: string
+  /** How the report names it. */
+  label: string
+  /** Where and how its server listens. */
+  server: Pick<ForkdServerOptions, 'listen' | 'server'>
+  /** What its clients add to `connect` (TLS options, a token). */
+  client: Partial<ClientOptions>
+}
+
+const transports: readonly Transport[] = [
+  { name: 'unix', label: 'Unix socket', server: {}, client: {} },
+  // Plain TCP is the insecure choice a server must be told to take (issue 14); on loopback only.
+  { name: 'tcp', label: 'TCP on 127.0.0.1, no TLS', server: { listen: { host: '127.0.0.1', port: 0 } }, client: {} },
+]
+
+export async function transportsWorkload(ctx: BenchContext): Promise<WorkloadResult> {
+  const n = ctx.pick(10_000, 2_000)
+  const rounds = ctx.rounds(7, 3)
+  const cleanup = new Cleanup()
+  try {
+    const contenders: Record<string, Measure> = {}
+    for (const t of transports) {
+      const server = cleanup.add(await startForkdServer(ctx, { spares: 2, name: t.name, ...t.server }), (s) => s.stop())
+      // Two workers: one held for the calls, one cycled.
+      const client = cleanup.add(new Client({ ...t.client, connect: server.path, minWorkers: 2, maxWorkers: 2 }), (c) => c.close())
+      const warm = [await client.checkout(), await client.checkout()]
+      await Promise.all(warm.map((c) => c.echo('warm-up')))
+      warm[1]!.release()
+      const held = cleanup.add(warm[0]!, (c) => c.release())
+      const cycle = checkoutCallRelease(client, payload)
+      contenders[`${t.name}-held`] = () => microsPerOp(n, () => held.echo(payload))
+      contenders[`${t.name}-cycle`] = () => microsPerOp(n, cycle)
+    }
+    await warmUp(contenders)
+    const s = await interleave(rounds, contenders, (r) => ctx.log(`transports: round ${r}/${rounds} (${n} each)`))
+    const base = transports[0]!
+    const rows = transports.flatMap((t) => [
+      { metric: `held call, µs per awaited call: ${t.label}`, forkd: fmt.micros(median(s[`${t.name}-held`]!)) },
+      { metric: `checkout+call+release, µs per iteration: ${t.label}`, forkd: fmt.micros(median(s[`${t.name}-cycle`]!)) },
+    ])
+    const notes = transports.slice(1).map((t) =>
+      `${t.label} ÷ ${base.label}: held call ${fmt.ratio(medianRatio(s[`${t.name}-held`]!, s[`${base.name}-held`]!))}, ` +
+      `cycle ${fmt.ratio(medianRatio(s[`${t.name}-cycle`]!, s[`${base.name}-cycle`]!))} (median of ${rounds} per-round ratios).`)
+    notes.push(`${n.toLocaleString('en-US')} operations per round and transport, 16-byte string; one server per transport, in its own process; over TCP the client masks its frames (RFC 6455) and keeps TCP keepalive on; over a Unix socket it does not mask.`)
+    return { name: 'transports', title: '9 transports', rows, checks: [], notes, samples: { n, microsPerOp: s } }
+  } finally {
+    await cleanup.run()
+  }
+}
