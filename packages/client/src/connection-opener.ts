@@ -67,8 +67,14 @@ export interface EndpointStats {
 /** Connections of the pool by state, for the per-endpoint counts of `stats()`. */
 export type ConnectionsByState = Record<Exclude<ConnectionState, 'closed'>, Iterable<PooledConnection>>
 
-/** A stalled attempt stops counting after this long, or connectTimeout if shorter. */
-const stallAfterMax = 1_000
+/**
+ * An attempt counts as stalled after four times the usual handshake (a moving average of the
+ * successful ones), but never sooner than a second nor later than half of connectTimeout: a frozen
+ * worker is found quickly on a quiet machine, and a loaded one, whose handshakes are all slow, does
+ * not open a second connection for every slow one.
+ */
+const stallFloor = 1_000
+const stallFactor = 4
 
 class EndpointState {
   readonly endpoint: Endpoint
@@ -94,7 +100,9 @@ class EndpointState {
 
 export class ConnectionOpener {
   readonly #options: OpenerOptions
-  readonly #stallAfter: number
+  readonly #stallCeiling: number
+  /** Moving average of successful handshakes, ms. */
+  #handshakeAverage = 0
   readonly #connect: (options: ConnectionOptions) => PooledConnection
   readonly #random: () => number
   readonly #discovery: EndpointDiscovery
@@ -109,7 +117,7 @@ export class ConnectionOpener {
 
   constructor(options: OpenerOptions) {
     this.#options = options
-    this.#stallAfter = Math.min(stallAfterMax, options.connectTimeout / 2)
+    this.#stallCeiling = options.connectTimeout / 2
     this.#connect = options.connect ?? ((o) => new WorkerConnection(o))
     this.#random = options.random ?? Math.random
     this.#discovery = new EndpointDiscovery({
@@ -228,7 +236,7 @@ export class ConnectionOpener {
       endpoint: e.endpoint,
       maxPayload: this.#options.maxPayload,
       connectTimeout: this.#options.connectTimeout,
-      stallAfter: this.#stallAfter,
+      stallAfter: Math.min(this.#stallCeiling, Math.max(stallFloor, stallFactor * this.#handshakeAverage)),
       codec: this.#options.codec,
       transport: this.#options.transport,
       allowExitOnIdle: this.#options.allowExitOnIdle,
@@ -256,6 +264,8 @@ export class ConnectionOpener {
     this.#unlive(e, conn)
     e.failures = 0
     e.lastError = undefined
+    const took = conn.connectedAt - conn.startedAt
+    this.#handshakeAverage = this.#handshakeAverage === 0 ? took : 0.8 * this.#handshakeAverage + 0.2 * took
   }
 
   /** The attempt stalled: it no longer holds back other attempts. */

@@ -43,7 +43,7 @@ export interface ClientOptions<W = unknown> {
   /**
    * A connection attempt that has not completed the forkd handshake by then is abandoned and
    * retried, in ms. Default 10 000. (An attempt that is merely slow stops holding back other
-   * attempts after a second, or half this if shorter.)
+   * attempts after four times the usual handshake, at least a second and at most half this.)
    */
   connectTimeout?: number
   /**
