@@ -18,7 +18,8 @@ import {
   checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
   type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/internal'
 import type { IncomingMessage } from 'node:http'
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net'
 import { ConnectError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
@@ -140,7 +141,7 @@ export class WorkerConnection implements PooledConnection {
     this.#listener = options.listener
     const unix = typeof options.endpoint === 'string'
     this.#allowExitOnIdle = options.allowExitOnIdle
-    this.#ws = new WebSocket(endpointUrl(options.endpoint), SUBPROTOCOL, {
+    this.#ws = new wsPackage.WebSocket(endpointUrl(options.endpoint), SUBPROTOCOL, {
       maxPayload: options.maxPayload,
       perMessageDeflate: false,
       skipUTF8Validation: true,
@@ -152,7 +153,7 @@ export class WorkerConnection implements PooledConnection {
     } as WebSocket.ClientOptions)
     this.#ws.binaryType = 'nodebuffer'
     this.#writer = new FrameWriter((frame) => {
-      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
+      if (this.#ws.readyState === wsPackage.OPEN) this.#ws.send(frame)
     }, { maxBatch: this.#codec.maxBatch })
     this.#ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary))
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
@@ -247,7 +248,7 @@ export class WorkerConnection implements PooledConnection {
    * connection is dropped (terminated: a close handshake would wait for the same silence).
    */
   ping(timeout: number): void {
-    if (this.#state !== 'idle' || this.#pingTimer !== undefined || this.#ws.readyState !== WebSocket.OPEN) return
+    if (this.#state !== 'idle' || this.#pingTimer !== undefined || this.#ws.readyState !== wsPackage.OPEN) return
     this.#pingTimer = setTimeout(() => this.#unresponsive(timeout), timeout).unref()
     this.#ws.ping()
   }
@@ -276,7 +277,7 @@ export class WorkerConnection implements PooledConnection {
     const lessee = this.#lessee
     this.#lessee = null
     this.#end(reason, options.error)
-    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate()
+    if (this.#ws.readyState === wsPackage.CONNECTING) this.#ws.terminate()
     else this.#ws.close(options.discard === true ? CloseCode.Discard : CloseCode.Normal, truncateUtf8(reason))
     if (options.error !== undefined) lessee?.onLost(options.error, unsent)
     return unsent
@@ -284,7 +285,7 @@ export class WorkerConnection implements PooledConnection {
 
   /** Resolves when the socket is fully closed. */
   closed(): Promise<void> {
-    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+    if (this.#ws.readyState === wsPackage.CLOSED) return Promise.resolve()
     return new Promise((resolve) => this.#ws.once('close', () => resolve()))
   }
 
@@ -332,7 +333,7 @@ export class WorkerConnection implements PooledConnection {
   #failAttempt(error: Error, tellPeer = false): void {
     if (this.#state !== 'connecting') return
     this.#end('connectFailed', error)
-    if (tellPeer && this.#ws.readyState === WebSocket.OPEN) this.#ws.close(CloseCode.Discard, truncateUtf8(error.message))
+    if (tellPeer && this.#ws.readyState === wsPackage.OPEN) this.#ws.close(CloseCode.Discard, truncateUtf8(error.message))
     else this.#ws.terminate()
   }
 

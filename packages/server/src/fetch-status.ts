@@ -1,6 +1,6 @@
 /** Asking a running server for its status, through a worker (what `forkd status` does). */
 import { Codec, MessageType, STATUS_PATH, SUBPROTOCOL } from '@forkd/protocol'
-import WebSocket from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/internal'
 
 /**
  * Connects to the server at `target` (a socket path or `{ host, port }`), asks for its status and
@@ -16,7 +16,7 @@ import WebSocket from 'ws'
 export function fetchStatus(target: string | { host: string; port: number }, timeout = 5_000): Promise<Record<string, unknown>> {
   const url = typeof target === 'string' ? `ws+unix://${target}:${STATUS_PATH}` : `ws://${target.host}:${target.port}${STATUS_PATH}`
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false })
+    const ws = new wsPackage.WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false })
     const timer = setTimeout(() => fail(new Error(`no status from ${url} within ${timeout} ms`)), timeout)
     const fail = (error: Error) => {
       clearTimeout(timer)

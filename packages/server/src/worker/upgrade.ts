@@ -7,7 +7,8 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { STATUS_PATH, SUBPROTOCOL, WORKER_PATH, writeRefusal } from '@forkd/protocol'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type { WebSocket } from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/internal'
 
 export interface UpgradeOptions {
   maxPayload: number
@@ -40,7 +41,7 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
     if (!target.writable || error.code === 'ECONNRESET') return void target.destroy()
     refuse(target, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, `malformed HTTP request (${error.code ?? error.message})`)
   })
-  const wss = new WebSocketServer({
+  const wss = new wsPackage.WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
     perMessageDeflate: false,
