@@ -8,6 +8,7 @@ export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
 export type { NameStats } from './endpoint-discovery.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
+export type { ConnectSource, SrvRecord } from './connect-targets.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
   CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
