@@ -124,13 +124,21 @@ export async function transfer(client: PostgresClient, t: Transfer): Promise<Tra
 }
 
 /**
- * Whether transfer `id` committed: its ledger row, written in the transfer's own transaction, exists.
+ * Whether transfer `t` committed: its ledger row, written in the transfer's own transaction, exists.
  * This settles a COMMIT whose outcome is in doubt (it was sent, then the worker died, the call timed
- * out or the checkout was aborted): see docs/postgres.md.
+ * out or the checkout was aborted): see docs/postgres.md. Exact even while PostgreSQL is still
+ * finishing that transaction: it holds the row locks of both accounts until it commits or rolls
+ * back, so this waits for them before it looks.
  */
-export async function isCommitted(client: PostgresClient, id: number): Promise<boolean> {
-  const { rows } = await client.run((c) => c.query('select 1 from forkd_bank.ledger where transfer_id = $1', [id]))
-  return rows.length === 1
+export async function isCommitted(client: PostgresClient, t: Transfer): Promise<boolean> {
+  return client.run(async (c) => {
+    await c.begin()
+    await c.query('select 1 from forkd_bank.accounts where id = any($1::int[]) for share', [[t.from, t.to]])
+    // Read committed: this statement sees what committed while the one above waited.
+    const { rows } = await c.query('select 1 from forkd_bank.ledger where transfer_id = $1', [t.id])
+    await c.commit()
+    return rows.length === 1
+  })
 }
 
 /** Runs `transfers` with `concurrency` concurrent callers, each taking the next transfer in turn. */
