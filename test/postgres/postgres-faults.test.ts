@@ -23,8 +23,9 @@
  * leaked to the next user of a worker); every transfer whose COMMIT resolved is in the ledger, and
  * none whose COMMIT was never sent (a statement failed first, or COMMIT rejected with
  * CancelledError) is; `commit(); abort()` never commits; every rejection is the class its fault
- * calls for, and transfers without a fault of their own are not disturbed by the server faults; no
- * worker, spare or server process and no database session is left after close. The transfers
+ * calls for, and transfers without a fault of their own are not disturbed by the server faults and
+ * go on committing after each of them; no worker, spare or server process and no database
+ * session is left after close. The transfers
  * whose COMMIT was in doubt are counted, and how many of them happened (by the transfer id, the
  * ledger's primary key). The figures are printed by fault (docs/failures.md, docs/postgres.md).
  *
@@ -90,6 +91,8 @@ interface Attempt {
   outcome: Outcome
   /** The first rejection the caller saw (a statement's, COMMIT's or checkout()'s), if any. */
   error: unknown
+  /** When COMMIT resolved (outcome 'committed'). */
+  committedAt?: number
 }
 
 /** Relative weights of the transfers' faults. */
@@ -268,6 +271,7 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
         try {
           await commit
           record.outcome = 'committed'
+          record.committedAt = Date.now()
         } catch (error) {
           record.error = error
           // A WorkerError: COMMIT ran and PostgreSQL refused it, so nothing was committed.
@@ -313,6 +317,9 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
     }
 
     const serverTimes: string[] = []
+    /** When each server fault was over (the new server listening). */
+    const serverFaultsDone: number[] = []
+    const committedAfter = (t: number) => attempts.filter((a) => a.label === 'none' && a.committedAt !== undefined && a.committedAt > t).length
     async function serverFault(kind: ServerFault): Promise<void> {
       injected.set(kind, (injected.get(kind) ?? 0) + 1)
       const at = Date.now()
@@ -326,6 +333,7 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
       }
       current = startServer()
       await current.listening()
+      serverFaultsDone.push(Date.now())
       serverTimes.push(kind === 'kill-server'
         ? `SIGKILL, restarted ${delay} ms later, listening ${Date.now() - at} ms after the kill`
         : `takeover, the new server listening ${Date.now() - at} ms after its start`)
@@ -442,7 +450,7 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
       ...[...commitRejections].sort(([a], [b]) => a.localeCompare(b)).map(([key, e]) => `  ${key}: ${e.n}, committed ${e.committed}`),
       '',
       `ledger: total ${result.total} (expected ${accounts * opening}), ${result.ledgerRows} rows, mismatched accounts ${result.mismatched.length}, negative ${result.negative}; checkouts that began inside a transaction: ${leaked}`,
-      ...serverTimes.map((t, i) => `server fault ${i + 1}: ${t}`),
+      ...serverTimes.map((t, i) => `server fault ${i + 1}: ${t}; transfers without a fault committed after it: ${committedAfter(serverFaultsDone[i]!)}`),
       `left after close: ${left.length} processes, ${sessionsLeft} database sessions; unhandled in the client: ${unhandled.length}; hung: ${hung}`,
     ]
     console.log(lines.join('\n'))
@@ -482,7 +490,9 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
       expect(attempts.filter((a) => a.label === label && a.outcome === 'committed').length, `${context}: ${label}`).toBe(0)
     // Every kind of fault happened, and the load ran throughout.
     for (const fault of [...faultWeights.map(([f]) => f), ...serverFaults]) expect(injected.get(fault) ?? 0, `${context}: ${fault}`).toBeGreaterThan(0)
-    expect(rows.find((r) => r.label === 'none')!.committed, context).toBeGreaterThan(100)
+    // Transfers of their own kept committing after each server fault (no bound on how many: the
+    // throughput of a loaded machine is no pass/fail matter).
+    expect(serverFaultsDone.map((t) => committedAfter(t) > 0), context).toEqual(serverFaultsDone.map(() => true))
     // Nothing is left: no process below any server, no database session of a worker.
     expect(lastExit, context).toEqual({ code: 0, signal: null })
     expect(takenOverExits, context).toEqual(takenOver.map(() => ({ code: 0, signal: null })))
