@@ -133,8 +133,11 @@ export interface NormalizedClientOptions {
   maxWorkers: number
   timeout: number
   maxCheckouts: number
+  /** ms; Infinity: idle workers are never closed for resting. */
   idleTimeout: number
+  /** ms; Infinity: workers are never retired for their age. */
   maxWorkerAge: number
+  /** Bytes of resident set size; Infinity: workers are never asked for their stats. */
   maxWorkerMemory: number
   reforkAfterError: boolean
   maxPendingCheckouts: number
