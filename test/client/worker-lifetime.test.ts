@@ -27,37 +27,54 @@ describe('idleTimeout', () => {
   })
   afterEach(() => env.cleanup())
 
+  /** Every worker the client connects to, in order: on a loaded machine it may open more than it needs (a slow handshake counts as stalled). */
+  function connected(client: Client<EchoWorker>): number[] {
+    const pids: number[] = []
+    client.on('connect', (w) => {
+      pids.push(w.pid)
+      env.pids.add(w.pid)
+    })
+    return pids
+  }
+
   it('closes idle workers above minWorkers (their processes exit) and grows again on demand', async () => {
     const client = env.client<EchoWorker>({ minWorkers: 1, idleTimeout: 200 })
+    const made = connected(client)
     const removed: string[] = []
     client.on('remove', (w, reason) => removed.push(`${w.pid} ${reason}`))
     const pids = await pidsOf(client, 4, env)
     expect(new Set(pids).size).toBe(4)
-    await waitFor(() => client.stats().workers === 1, 'the pool to shrink to minWorkers')
-    await waitFor(() => pids.filter((pid) => isAlive(pid)).length === 1, 'three of the four worker processes to exit')
-    expect(client.stats()).toMatchObject({ workers: 1, idle: 1, retired: { idle: 3 } })
-    expect(removed.filter((r) => r.endsWith(' idle'))).toHaveLength(3)
-    const survivor = pids.find((pid) => isAlive(pid))!
-    expect(removed).not.toContain(`${survivor} idle`)
+    await waitFor(() => client.stats().workers === 1 && client.stats().connecting === 0, 'the pool to shrink to minWorkers')
+    const [survivor] = await pidsOf(client, 1, env)
+    const gone = made.filter((pid) => pid !== survivor)
+    expect(gone.length).toBeGreaterThanOrEqual(3)
+    await waitForExit(gone)
+    expect(isAlive(survivor!)).toBe(true)
+    expect(client.stats()).toMatchObject({ workers: 1, retired: { idle: gone.length } })
+    expect(removed.sort()).toEqual(gone.map((pid) => `${pid} idle`).sort())
     // demand comes back: the pool grows past minWorkers again, with new processes
+    const before = [...made]
     const again = await pidsOf(client, 3, env)
+    expect(new Set(again).size).toBe(3)
     expect(again).toContain(survivor)
-    expect(again.filter((pid) => !pids.includes(pid))).toHaveLength(2)
-    expect(client.stats().workers).toBe(3)
+    expect(again.filter((pid) => !before.includes(pid))).toHaveLength(2)
+    expect(client.stats().workers).toBeGreaterThanOrEqual(3)
   })
 
   it('with minWorkers 0 shrinks to nothing and a checkout brings a worker back', async () => {
     const client = env.client<EchoWorker>({ minWorkers: 0, idleTimeout: 150 })
+    const made = connected(client)
     const pids = await pidsOf(client, 2, env)
+    expect(new Set(pids).size).toBe(2)
     await waitFor(() => client.stats().workers === 0, 'the pool to empty')
-    await waitForExit(pids)
-    expect(client.stats().retired.idle).toBe(2)
+    await waitForExit(made)
+    expect(client.stats().retired.idle).toBe(made.length)
+    const before = [...made]
     const c = await client.checkout()
     const pid = await c.pid()
-    env.pids.add(pid)
     c.release()
-    expect(pids).not.toContain(pid)
-    expect(client.stats().workers).toBe(1)
+    expect(before).not.toContain(pid)
+    expect(client.stats().workers).toBeGreaterThanOrEqual(1)
   })
 })
 

@@ -13,7 +13,7 @@ const worker = (facts: Partial<WorkerFacts> = {}): WorkerFacts => ({
   checkouts: 1, retireRequested: undefined, endpoint: '/fake.sock', connectedAt: 0, idleSince: 0, rss: undefined, ...facts,
 })
 const pool = (facts: Partial<PoolFacts> = {}): PoolFacts => ({ now: 0, workers: 3, minWorkers: 1, ...facts })
-const clean = { error: undefined, retireAs: undefined }
+const clean = { hadError: false, error: undefined, retireAs: undefined }
 
 describe('idleTimeout', () => {
   const rule = idleTimeout(1_000)
