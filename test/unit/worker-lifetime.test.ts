@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
-import { ageJitter, idleTimeout, maxWorkerAge, maxWorkerMemory, type PoolFacts, type WorkerFacts } from '../../packages/client/src/retirement.js'
+import { ageJitter, idleTimeout, maxWorkerAge, maxWorkerMemory, retiresProcess, serverRequest, type PoolFacts, type WorkerFacts } from '../../packages/client/src/retirement.js'
 import { sweepInterval } from '../../packages/client/src/limit-sweep.js'
 import { live, makePool, settle } from '../support/fake-pool.js'
 import { waitFor } from '../support/harness.js'
@@ -86,6 +86,19 @@ describe('maxWorkerMemory', () => {
     expect(rule.whenIdle!(worker({ rss: 100 * 2 ** 20 + 1 }), pool())).toBe('memory')
     expect(rule.whenIdle!(worker({ rss: undefined }), pool())).toBeUndefined()
     expect(rule.timeLimit).toBeUndefined()
+  })
+})
+
+describe('a retired shared process', () => {
+  it('is told apart from a server that asked: worker-retired gives processRetired, every other reason serverReplaced', () => {
+    expect(serverRequest.whenIdle!(worker({ retireRequested: 'worker-retired' }), pool())).toBe('processRetired')
+    expect(serverRequest.onRelease!(worker({ retireRequested: 'worker-retired' }), clean, pool())).toBe('processRetired')
+    for (const reason of ['reload', 'server-replaced', 'shutdown', 'a reason from a newer server'])
+      expect(serverRequest.whenIdle!(worker({ retireRequested: reason }), pool())).toBe('serverReplaced')
+  })
+
+  it('closes with 4002 exactly for what the worker became, not for why this client no longer needs it', () => {
+    expect([...retiresProcess].sort()).toEqual(['age', 'error', 'maxCheckouts', 'memory', 'validate'])
   })
 })
 
