@@ -29,6 +29,7 @@ import { pipelined } from './workloads/pipelined.js'
 import { prioritySurge } from './workloads/priority-surge.js'
 import { surgeWorkload } from './workloads/surge.js'
 import { transportsWorkload } from './workloads/transports.js'
+import { concurrencyWorkload } from './workloads/concurrency.js'
 
 const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadResult>> = {
   held: heldCalls,
@@ -41,6 +42,7 @@ const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadRes
   memory,
   logs,
   transports: transportsWorkload,
+  concurrency: concurrencyWorkload,
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))

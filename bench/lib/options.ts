@@ -2,7 +2,7 @@
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 
-export const workloadNames = ['held', 'cycle', 'pipelined', 'surge', 'priority', 'fresh', 'binary', 'memory', 'logs', 'transports'] as const
+export const workloadNames = ['held', 'cycle', 'pipelined', 'surge', 'priority', 'fresh', 'binary', 'memory', 'logs', 'transports', 'concurrency'] as const
 export type WorkloadName = (typeof workloadNames)[number]
 
 export type Pinning = 'none' | 'same' | 'split'

@@ -4,6 +4,8 @@ import { defineWorker, log } from '@forkd/server'
 export default defineWorker({
   interface: {
     echo: (x: unknown) => x,
+    /** Awaits a timer of `ms`: an I/O-bound call, for the concurrency workload. */
+    wait: (ms: number) => new Promise<number>((resolve) => setTimeout(() => resolve(ms), ms)),
     /** Logs ten records, then echoes: what logging costs a caller that attached no sink. */
     chatty: (x: unknown) => {
       for (let i = 0; i < 10; i++) log.info('chatty', { i })

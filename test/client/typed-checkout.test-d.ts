@@ -10,7 +10,7 @@ describe('a typed checkout', () => {
     expectTypeOf(c.add).toEqualTypeOf<(a: number, b: number) => Promise<number>>()
     expectTypeOf(c.greet('x')).toEqualTypeOf<Promise<string>>()
     expectTypeOf(c.call('add', 1, 2)).toEqualTypeOf<Promise<number>>()
-    expectTypeOf(c.worker).toEqualTypeOf<{ pid: number; id: number }>()
+    expectTypeOf(c.worker).toEqualTypeOf<{ pid: number; id: number; concurrency: number }>()
     expectTypeOf(c.release).toEqualTypeOf<(error?: unknown) => void>()
   })
 

@@ -22,10 +22,12 @@ export interface ServeProcess {
   kill(): void
 }
 
-export function serveCli(path: string, worker: string, options: { env?: NodeJS.ProcessEnv; args?: string[] } = {}): ServeProcess {
+/** `detached`: the server leads a process group of its own, as a shell's foreground job does (Ctrl-C tests). */
+export function serveCli(path: string, worker: string, options: { env?: NodeJS.ProcessEnv; args?: string[]; detached?: boolean } = {}): ServeProcess {
   const child = spawn(process.execPath, [cliPath, 'serve', '--listen', path, ...(options.args ?? []), worker.startsWith('/') ? worker : fixture(worker)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     env: { ...process.env, ...options.env },
+    detached: options.detached === true,
   })
   let stderr = ''
   child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d))

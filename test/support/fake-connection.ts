@@ -20,6 +20,11 @@ export class FakeConnection implements PooledConnection {
   info: HelloInfo
   checkouts = 0
   connectedAt = 0
+  idleSince = 0
+  /** The RSS the worker last reported with a done-ack (doneAck({ rss })). */
+  rss: number | undefined
+  /** Whether the pool asked for stats with every release (maxWorkerMemory): giveBack then waits for doneAck(). */
+  readonly reportMemory: boolean
   retireRequested: string | undefined
   stalled = false
   closeReason: RemoveReason | undefined
@@ -38,6 +43,7 @@ export class FakeConnection implements PooledConnection {
   constructor(options: ConnectionOptions, hasCheckoutDone = false) {
     this.endpoint = options.endpoint
     this.listener = options.listener
+    this.reportMemory = options.reportMemory
     this.hasCheckoutDone = hasCheckoutDone
     const pid = nextPid++
     this.info = { v: 1, pid, id: pid - 999, name: '', serverPid: 1, checkoutDone: hasCheckoutDone }
@@ -46,6 +52,7 @@ export class FakeConnection implements PooledConnection {
   #move(to: ConnectionState): void {
     const from = this.state
     this.state = to
+    if (to === 'idle') this.idleSince = performance.now()
     this.listener.onMove(this, from, to)
   }
 
@@ -82,7 +89,8 @@ export class FakeConnection implements PooledConnection {
     this.lessee!.onReply([MessageType.Error, call.id, { name: 'Error', message, kind: 'throw' }])
   }
 
-  doneAck(): void {
+  doneAck(stats?: { rss: number }): void {
+    if (stats !== undefined) this.rss = stats.rss
     this.#move('idle')
   }
 
@@ -126,7 +134,7 @@ export class FakeConnection implements PooledConnection {
   giveBack(epoch: number): void {
     this.lessee = null
     this.epoch = epoch
-    this.#move(this.hasCheckoutDone ? 'releasing' : 'idle')
+    this.#move(this.hasCheckoutDone || this.reportMemory ? 'releasing' : 'idle')
   }
 
   sendCall(id: number, epoch: number, method: string | null, args: unknown[]): void {

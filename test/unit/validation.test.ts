@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Codec, Limits, ProtocolError, UnencodableError, assertEncodable, checkClientMessage } from '@forkd/protocol'
+import { Codec, Limits, ProtocolError, UnencodableError, assertEncodable, checkClientMessage, checkWorkerMessage } from '@forkd/protocol'
 
 /** A value of `levels` nested arrays around a 0: its outermost array is at the level it is put at. */
 const arrays = (levels: number): unknown => (levels === 0 ? 0 : [arrays(levels - 1)])
@@ -28,6 +28,44 @@ describe('checkClientMessage', () => {
     for (const id of [0, 7, 3, 2 ** 40, Number.MAX_SAFE_INTEGER]) expect(checkClientMessage([1, id, id, null, [], 0])[1]).toBe(id)
     const [big] = new Codec().decodeFrame(Buffer.from('86 01 1b0020000000000000 00 f6 80 00'.replace(/ /g, ''), 'hex'))
     expect(() => checkClientMessage(big)).toThrow(ProtocolError)
+  })
+})
+
+describe('done and done-ack (stats)', () => {
+  it.each([[[4]], [[4, 0]], [[4, 1]]])('accepts done %j', (done) => {
+    expect(checkClientMessage(done)).toEqual(done)
+  })
+
+  it.each([2, 3, 2 ** 32])('refuses done flags %d: only bit 1 (stats) is defined', (flags) => {
+    expect(() => checkClientMessage([4, flags])).toThrow(new ProtocolError(`malformed message: done flags ${flags} set bits other than 1 (stats)`))
+  })
+
+  it.each([[[4, -1]], [[4, 1.5]], [[4, '1']], [[4, null]], [[4, 1, 0]]])('refuses the done %j', (done) => {
+    expect(() => checkClientMessage(done)).toThrow(new ProtocolError('malformed message: done must be [4] or [4, flags]'))
+  })
+
+  it('accepts a done-ack with or without stats, and refuses stats without an unsigned rss', () => {
+    expect(checkWorkerMessage([5, null])).toEqual([5, null])
+    expect(checkWorkerMessage([5, null, { rss: 61_000_000 }])).toEqual([5, null, { rss: 61_000_000 }])
+    expect(checkWorkerMessage([5, null, { rss: 1, later: 'ignored' }])).toEqual([5, null, { rss: 1, later: 'ignored' }])
+    const error = { name: 'Error', message: 'rollback failed', kind: 'checkout-done' }
+    expect(checkWorkerMessage([5, error, { rss: 5 }])).toEqual([5, error, { rss: 5 }])
+    for (const bad of [[5, null, {}], [5, null, { rss: -1 }], [5, null, { rss: '5' }], [5, null, null], [5, null, [1]], [5, null, { rss: 1 }, 0]])
+      expect(() => checkWorkerMessage(bad)).toThrow(new ProtocolError('malformed message: done-ack must be [5, error|null] or [5, error|null, {rss}]'))
+  })
+})
+
+describe('hello', () => {
+  const hello = { v: 1, pid: 5, id: 1, name: '', serverPid: 4, checkoutDone: false }
+
+  it('accepts a concurrency of 1 or more, and no concurrency at all (a worker that predates it)', () => {
+    expect(checkWorkerMessage([0, hello])).toEqual([0, hello])
+    expect(checkWorkerMessage([0, { ...hello, concurrency: 1 }])[1]).toMatchObject({ concurrency: 1 })
+    expect(checkWorkerMessage([0, { ...hello, concurrency: 16 }])[1]).toMatchObject({ concurrency: 16 })
+  })
+
+  it.each([0, -1, 1.5, '2', null])('refuses concurrency %j', (concurrency) => {
+    expect(() => checkWorkerMessage([0, { ...hello, concurrency }])).toThrow(new ProtocolError('malformed message: hello must be [0, {v, pid, id, name, serverPid, checkoutDone, concurrency?}]'))
   })
 })
 

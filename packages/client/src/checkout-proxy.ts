@@ -38,7 +38,7 @@ const handler: ProxyHandler<Target> = {
       case 'call': return (method: unknown, ...args: unknown[]) => state.call(method, args, t.onEvent, t.signal)
       case 'release': return (error?: unknown) => state.release(error)
       case 'abort': return (reason?: string) => state.abort(reason === undefined ? 'aborted' : String(reason))
-      case 'worker': return (t.worker ??= { pid: state.conn.info.pid, id: state.conn.info.id })
+      case 'worker': return (t.worker ??= { pid: state.conn.info.pid, id: state.conn.info.id, concurrency: state.conn.info.concurrency ?? 1 })
       case 'released': return state.released
       case 'with': return (options: CallOptions) => createCheckoutProxy(state, { ...t.callOptions, ...options }, t.root)
     }

@@ -38,6 +38,8 @@ export interface OpenerOptions {
   transport: TransportOptions
   /** Idle connections do not keep the process alive (the client's allowExitOnIdle). */
   allowExitOnIdle: boolean
+  /** Connections ask for the worker's stats with every release (the client's maxWorkerMemory). */
+  reportMemory: boolean
   /** Called when new connections may be possible again: a backoff ended, an endpoint appeared. */
   onRetry: () => void
   /** Called when endpoints left the list: their idle and connecting connections should close now. */
@@ -240,6 +242,7 @@ export class ConnectionOpener {
       codec: this.#options.codec,
       transport: this.#options.transport,
       allowExitOnIdle: this.#options.allowExitOnIdle,
+      reportMemory: this.#options.reportMemory,
       listener,
     })
     e.live.add(conn)

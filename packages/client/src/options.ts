@@ -26,6 +26,25 @@ export interface ClientOptions<W = unknown> {
   timeout?: number
   /** Retire a worker after this many checkouts. Default Infinity. */
   maxCheckouts?: number
+  /**
+   * Close a worker idle in the pool for this long, in ms, while the pool has more than `minWorkers`
+   * (`'remove'` reason `'idle'`): the pool shrinks back to `minWorkers`, to nothing with
+   * `minWorkers: 0`, and grows again on demand. Default Infinity (off).
+   */
+  idleTimeout?: number
+  /**
+   * Retire a worker whose connection is older than this, in ms, when it is next released or found
+   * idle, never while checked out (`'remove'` reason `'age'`). Each worker's limit is drawn once
+   * between 90 % and 100 % of this, so workers made together do not all retire together. Default
+   * Infinity (off).
+   */
+  maxWorkerAge?: number
+  /**
+   * Retire a worker whose process's resident set size, in bytes, passed this (`'remove'` reason
+   * `'memory'`). The worker reports its RSS with every release; the client waits for it before the
+   * worker serves again, so a worker past the limit serves no further checkout. Default Infinity (off).
+   */
+  maxWorkerMemory?: number
   /** Destroy a worker whose checkout saw an error, instead of returning it to the pool. Default true. */
   reforkAfterError?: boolean
   /**
@@ -114,6 +133,12 @@ export interface NormalizedClientOptions {
   maxWorkers: number
   timeout: number
   maxCheckouts: number
+  /** ms; Infinity: idle workers are never closed for resting. */
+  idleTimeout: number
+  /** ms; Infinity: workers are never retired for their age. */
+  maxWorkerAge: number
+  /** Bytes of resident set size; Infinity: workers are never asked for their stats. */
+  maxWorkerMemory: number
   reforkAfterError: boolean
   maxPendingCheckouts: number
   maxPayload: number
@@ -136,6 +161,9 @@ const defaults = {
   maxWorkers: 20,
   timeout: 30_000,
   maxCheckouts: Infinity,
+  idleTimeout: Infinity,
+  maxWorkerAge: Infinity,
+  maxWorkerMemory: Infinity,
   reforkAfterError: true,
   maxPendingCheckouts: 100_000,
   maxPayload: Limits.maxPayload,
@@ -181,6 +209,10 @@ export function normalizeClientOptions(options: ClientOptions<never>): Normalize
   checks.count('maxWorkers', o.maxWorkers, 1, false)
   checkTimeout('timeout', o.timeout)
   checks.count('maxCheckouts', o.maxCheckouts, 1, true)
+  checks.ms('idleTimeout', o.idleTimeout, true)
+  checks.ms('maxWorkerAge', o.maxWorkerAge, true)
+  // Below a megabyte no Node process could ever serve.
+  checks.count('maxWorkerMemory', o.maxWorkerMemory, 1024 * 1024, true)
   if (typeof o.reforkAfterError !== 'boolean') fail('reforkAfterError', 'a boolean', o.reforkAfterError)
   checks.count('maxPendingCheckouts', o.maxPendingCheckouts, 0, true)
   checks.count('maxPayload', o.maxPayload, 1024, false)

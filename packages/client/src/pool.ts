@@ -7,7 +7,9 @@
  * - the waiting queue (priority-queue.ts): which waiting checkout is served next;
  * - the retirement rules (retirement.ts): whether a worker goes back to the pool or is closed;
  * - the connection opener (connection-opener.ts): how many connections may be opened now, and where;
- * - idle pings (idle-ping.ts): idle workers that stopped answering are found and replaced.
+ * - idle pings (idle-ping.ts): idle workers that stopped answering are found and replaced;
+ * - the limit sweep (limit-sweep.ts): idle workers that passed `idleTimeout` or `maxWorkerAge`
+ *   while resting are judged again by the retirement rules.
  *
  * ```
  *  acquire() ──► queue ──#dispatch──► grant: idle connection ─lease─► CheckoutState ─► proxy
@@ -27,6 +29,7 @@ import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
 import type { NameStats } from './endpoint-discovery.js'
 import { AbortError, ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
 import { IdlePing } from './idle-ping.js'
+import { LimitSweep } from './limit-sweep.js'
 import { describeSite, trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
 import type { NormalizedClientOptions } from './options.js'
@@ -34,8 +37,8 @@ import type { PoolObserver } from './pool-events.js'
 import { PriorityQueue } from './priority-queue.js'
 import type { Checkout } from './remote-types.js'
 import {
-  endpointRemoved, maxCheckouts, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
-  type CheckoutOutcome, type RemoveReason, type RetirementRule,
+  endpointRemoved, idleTimeout, maxCheckouts, maxWorkerAge, maxWorkerMemory, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
+  type CheckoutOutcome, type PoolFacts, type RemoveReason, type RetirementRule,
 } from './retirement.js'
 import type { QueueHandle, WaitQueue } from './wait-queue.js'
 import type { ConnectionListener, ConnectionNotice, ConnectionOptions, ConnectionState, PooledConnection } from './worker-connection.js'
@@ -93,7 +96,7 @@ export interface PoolStats {
 export interface PoolSeams {
   /** Makes a connection: fakes in the pool's unit tests. */
   connect?: (options: ConnectionOptions) => PooledConnection
-  /** Randomness of the endpoint choice and of the resolve jitter. */
+  /** Randomness of the endpoint choice, of the resolve jitter and of the maxWorkerAge jitter. */
   random?: () => number
 }
 
@@ -113,6 +116,9 @@ export class Pool implements ConnectionListener {
   readonly #rules: readonly RetirementRule[]
   readonly #opener: ConnectionOpener
   readonly #idlePing: IdlePing
+  readonly #limitSweep: LimitSweep
+  /** What the retirement rules may read about the pool, always current. */
+  readonly #facts: PoolFacts
   #started: boolean
   #paused = false
   #closed = false
@@ -120,6 +126,7 @@ export class Pool implements ConnectionListener {
   #warnedConnectFailing = false
   readonly #retired: Record<RetireReason, number> = {
     error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0, validate: 0, endpointRemoved: 0, unresponsive: 0,
+    idle: 0, age: 0, memory: 0, processRetired: 0,
   }
   readonly #allClosed = new Set<Promise<void>>()
   /** ready() callers waiting for minWorkers idle workers. */
@@ -145,6 +152,7 @@ export class Pool implements ConnectionListener {
       codec: this.#codec,
       transport: { tcpKeepAlive: options.tcpKeepAlive },
       allowExitOnIdle: options.allowExitOnIdle,
+      reportMemory: options.maxWorkerMemory !== Infinity,
       onRetry: () => this.#dispatch(),
       onRemoved: () => this.#closeRemoved(),
       ...seams,
@@ -154,8 +162,18 @@ export class Pool implements ConnectionListener {
     if (options.maxCheckouts !== Infinity) rules.push(maxCheckouts(options.maxCheckouts))
     // Only when endpoints can leave: a fixed list costs the release path nothing.
     if (this.#opener.dynamic) rules.push(endpointRemoved((endpoint) => this.#opener.isRemoved(endpoint)))
+    if (options.maxWorkerMemory !== Infinity) rules.push(maxWorkerMemory(options.maxWorkerMemory))
+    if (options.maxWorkerAge !== Infinity) rules.push(maxWorkerAge(options.maxWorkerAge, seams.random))
+    if (options.idleTimeout !== Infinity) rules.push(idleTimeout(options.idleTimeout))
     this.#rules = rules
+    const pool = this
+    this.#facts = {
+      get now() { return performance.now() },
+      get workers() { return pool.#total },
+      minWorkers: options.minWorkers,
+    }
     this.#idlePing = new IdlePing(options.pingInterval, options.pingTimeout, () => [...this.#idle])
+    this.#limitSweep = new LimitSweep(Math.min(...rules.map((rule) => rule.timeLimit ?? Infinity)), () => this.#sweep())
     this.#dispatch()
   }
 
@@ -341,7 +359,7 @@ export class Pool implements ConnectionListener {
     this.#leases.delete(conn)
     if (!this.#validating.has(checkout)) this.#observer.release(conn, outcome.error)
     if (conn.state !== 'busy') return
-    const reason = this.#closed ? 'clientClosed' : outcome.retireAs ?? reasonOnRelease(this.#rules, conn, outcome)
+    const reason = this.#closed ? 'clientClosed' : outcome.retireAs ?? reasonOnRelease(this.#rules, conn, outcome, this.#facts)
     if (reason !== undefined) conn.close(reason)
     else conn.giveBack(checkout.epoch)
   }
@@ -358,7 +376,7 @@ export class Pool implements ConnectionListener {
       this.#observer.connect(conn)
     }
     if (to === 'idle') {
-      const reason = reasonWhenIdle(this.#rules, conn)
+      const reason = reasonWhenIdle(this.#rules, conn, this.#facts)
       if (reason !== undefined) {
         conn.close(reason)
         return
@@ -370,7 +388,7 @@ export class Pool implements ConnectionListener {
   onNotice(conn: PooledConnection, notice: ConnectionNotice): void {
     if (notice === 'stalled') this.#opener.stalled(conn)
     else if (conn.state === 'idle') {
-      const reason = reasonWhenIdle(this.#rules, conn)
+      const reason = reasonWhenIdle(this.#rules, conn, this.#facts)
       if (reason !== undefined) conn.close(reason)
     }
     this.#dispatch()
@@ -434,11 +452,24 @@ export class Pool implements ConnectionListener {
    */
   #closeRemoved(): void {
     for (const conn of [...this.#idle]) {
-      const reason = reasonWhenIdle(this.#rules, conn)
+      const reason = reasonWhenIdle(this.#rules, conn, this.#facts)
       if (reason !== undefined) conn.close(reason)
     }
     for (const conn of [...this.#connecting]) if (this.#opener.isRemoved(conn.endpoint)) conn.close('endpointRemoved')
     this.#dispatch()
+  }
+
+  /**
+   * The limit sweep's tick: idle workers are judged again, the longest idle first (the bottom of the
+   * stack), so that idleTimeout shrinks the pool by the workers nobody has needed.
+   */
+  #sweep(): void {
+    // Each close moves the connection (onMove), which dispatches: replacements below minWorkers are opened there.
+    for (const conn of [...this.#idle]) {
+      if (conn.state !== 'idle') continue
+      const reason = reasonWhenIdle(this.#rules, conn, this.#facts)
+      if (reason !== undefined) conn.close(reason)
+    }
   }
 
   readonly #dispatch = reentrantStep(() => {
@@ -513,6 +544,7 @@ export class Pool implements ConnectionListener {
       this.#closed = true
       this.#opener.close()
       this.#idlePing.close()
+      this.#limitSweep.close()
       if (this.#waitKeepAlive !== undefined) clearInterval(this.#waitKeepAlive)
       const error = new ClientClosedError(this.#options.name)
       for (const waiter of this.#queue.drain()) {

@@ -41,6 +41,11 @@ export interface WorkerIdentity {
   pid: number
   /** The worker's number within its server, from 1. */
   id: number
+  /**
+   * How many connections its process serves at most at once (the server's `concurrency`, 1 by
+   * default): above 1, other checkouts may be served by the same pid at the same time.
+   */
+  concurrency: number
 }
 
 export interface CheckoutControls<W, I = InterfaceOf<W>> {

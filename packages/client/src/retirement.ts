@@ -1,8 +1,10 @@
 /**
  * Retirement rules: when a worker is closed instead of being returned to the pool. The pool asks
- * every rule when a checkout ends and whenever a worker becomes idle; the first reason given wins.
- * A rule is a small object with no state of its own beyond its options, so each can be tested alone
- * and new ones (age, memory, idle time) are added to the list, not to the pool.
+ * every rule when a checkout ends and whenever a worker becomes idle, and its limit sweep
+ * (limit-sweep.ts) asks again about idle workers that passed a time limit while nobody touched
+ * them; the first reason given wins. A rule is a small object with no state of its own beyond its
+ * options (the age rule also remembers the limit it drew for each connection), so each can be
+ * tested alone and new ones are added to the list, not to the pool.
  */
 import type { Endpoint } from '@forkd/protocol'
 
@@ -28,6 +30,14 @@ export type RemoveReason =
   | 'endpointRemoved'
   /** It was idle and did not answer a WebSocket ping within `pingTimeout` (frozen process, host gone). */
   | 'unresponsive'
+  /** It was idle for longer than `idleTimeout` while the pool had more than `minWorkers`. */
+  | 'idle'
+  /** Its connection was older than its share of `maxWorkerAge` when it was released or found idle. */
+  | 'age'
+  /** Its process's resident set size passed `maxWorkerMemory` (reported with the done-ack of its checkout). */
+  | 'memory'
+  /** Its process serves several connections and was retired through another one (the server's `concurrency`). */
+  | 'processRetired'
   /** A connection attempt that failed before the worker said hello (not counted as retired). */
   | 'connectFailed'
 
@@ -39,6 +49,21 @@ export interface WorkerFacts {
   readonly retireRequested: string | undefined
   /** Where the worker's server listens. */
   readonly endpoint: Endpoint
+  /** When the worker said hello (performance.now() ms). */
+  readonly connectedAt: number
+  /** When it last became idle (performance.now() ms). */
+  readonly idleSince: number
+  /** Its process's resident set size in bytes, from its last done-ack with stats; undefined before one. */
+  readonly rss: number | undefined
+}
+
+/** What a rule may look at about the pool as a whole, read when asked. */
+export interface PoolFacts {
+  /** performance.now() */
+  readonly now: number
+  /** Connections in every state but closed. */
+  readonly workers: number
+  readonly minWorkers: number
 }
 
 /** How a checkout ended. */
@@ -53,9 +78,11 @@ export interface CheckoutOutcome {
 
 export interface RetirementRule {
   /** A reason to retire the worker instead of returning it to the pool, when a checkout ends. */
-  onRelease?(worker: WorkerFacts, outcome: CheckoutOutcome): RemoveReason | undefined
-  /** A reason to close the worker now, when it has just become idle. */
-  whenIdle?(worker: WorkerFacts): RemoveReason | undefined
+  onRelease?(worker: WorkerFacts, outcome: CheckoutOutcome, pool: PoolFacts): RemoveReason | undefined
+  /** A reason to close the worker now, when it has just become idle or is found idle. */
+  whenIdle?(worker: WorkerFacts, pool: PoolFacts): RemoveReason | undefined
+  /** The rule has limits in time: idle workers must be looked at again as time passes (the limit sweep). */
+  readonly timeLimit?: number
 }
 
 /** Refork after error (on by default). */
@@ -68,11 +95,66 @@ export function maxCheckouts(limit: number): RetirementRule {
   return { onRelease: (worker) => (worker.checkouts >= limit ? 'maxCheckouts' : undefined) }
 }
 
-/** Retire a worker its server asked to be retired (takeover, reload), as soon as it is free. */
+/**
+ * Retire a worker its server asked to be retired (takeover, reload, shutdown, or its shared process
+ * retired through another connection), as soon as it is free.
+ */
 export const serverRequest: RetirementRule = {
-  onRelease: (worker) => (worker.retireRequested !== undefined ? 'serverReplaced' : undefined),
-  whenIdle: (worker) => (worker.retireRequested !== undefined ? 'serverReplaced' : undefined),
+  onRelease: (worker) => requested(worker.retireRequested),
+  whenIdle: (worker) => requested(worker.retireRequested),
 }
+
+function requested(reason: string | undefined): RemoveReason | undefined {
+  if (reason === undefined) return undefined
+  return reason === 'worker-retired' ? 'processRetired' : 'serverReplaced'
+}
+
+/**
+ * Close a worker idle for `limit` ms or longer, while the pool has more than `minWorkers`: the pool
+ * shrinks back to `minWorkers` (to nothing with `minWorkers: 0`) and grows again on demand.
+ */
+export function idleTimeout(limit: number): RetirementRule {
+  return {
+    timeLimit: limit,
+    whenIdle: (worker, pool) => (pool.workers > pool.minWorkers && pool.now - worker.idleSince >= limit ? 'idle' : undefined),
+  }
+}
+
+/** Share of maxWorkerAge a connection's own limit may fall short by: its limit is drawn in [90 %, 100 %). */
+export const ageJitter = 0.1
+
+/**
+ * Retire a worker whose connection is older than its own limit when it is released or found idle,
+ * never while checked out. Each connection's limit is drawn once, the first time the rule sees it
+ * (its hello), uniformly in [(1 - ageJitter) × limit, limit): workers made together do not all
+ * retire together.
+ */
+export function maxWorkerAge(limit: number, random: () => number = Math.random): RetirementRule {
+  const limits = new WeakMap<WorkerFacts, number>()
+  const own = (worker: WorkerFacts) => {
+    let drawn = limits.get(worker)
+    if (drawn === undefined) limits.set(worker, (drawn = limit * (1 - ageJitter * random())))
+    return drawn
+  }
+  const tooOld = (worker: WorkerFacts, pool: PoolFacts): RemoveReason | undefined => (pool.now - worker.connectedAt >= own(worker) ? 'age' : undefined)
+  return { timeLimit: limit * (1 - ageJitter), onRelease: (worker, _outcome, pool) => tooOld(worker, pool), whenIdle: tooOld }
+}
+
+/**
+ * Retire a worker whose process's resident set size passed `limit` bytes. The client asks for the
+ * size with every release and waits for it before handing the worker out again, so a worker past the
+ * limit serves no further checkout: its memory stays under the limit plus one checkout's growth.
+ */
+export function maxWorkerMemory(limit: number): RetirementRule {
+  const tooBig = (worker: WorkerFacts): RemoveReason | undefined => (worker.rss !== undefined && worker.rss > limit ? 'memory' : undefined)
+  return { onRelease: tooBig, whenIdle: tooBig }
+}
+
+/**
+ * Removal reasons that say the worker's process should serve nobody new (the connection is closed
+ * with 4002): what it became, not why this client no longer needs it.
+ */
+export const retiresProcess: ReadonlySet<RemoveReason> = new Set<RemoveReason>(['error', 'maxCheckouts', 'validate', 'age', 'memory'])
 
 /**
  * Retire a worker whose endpoint left the client's list (a DNS answer no longer names its server):
@@ -87,18 +169,18 @@ export function endpointRemoved(removed: (endpoint: Endpoint) => boolean): Retir
 }
 
 /** The first reason any rule gives for retiring a worker whose checkout ended. */
-export function reasonOnRelease(rules: readonly RetirementRule[], worker: WorkerFacts, outcome: CheckoutOutcome): RemoveReason | undefined {
+export function reasonOnRelease(rules: readonly RetirementRule[], worker: WorkerFacts, outcome: CheckoutOutcome, pool: PoolFacts): RemoveReason | undefined {
   for (const rule of rules) {
-    const reason = rule.onRelease?.(worker, outcome)
+    const reason = rule.onRelease?.(worker, outcome, pool)
     if (reason !== undefined) return reason
   }
   return undefined
 }
 
-/** The first reason any rule gives for closing a worker that just became idle. */
-export function reasonWhenIdle(rules: readonly RetirementRule[], worker: WorkerFacts): RemoveReason | undefined {
+/** The first reason any rule gives for closing a worker that is idle. */
+export function reasonWhenIdle(rules: readonly RetirementRule[], worker: WorkerFacts, pool: PoolFacts): RemoveReason | undefined {
   for (const rule of rules) {
-    const reason = rule.whenIdle?.(worker)
+    const reason = rule.whenIdle?.(worker, pool)
     if (reason !== undefined) return reason
   }
   return undefined

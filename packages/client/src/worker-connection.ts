@@ -14,7 +14,7 @@
  * The connection knows the wire; what a reply means for a checkout is the lessee's business.
  */
 import {
-  CloseCode, Codec, ForkdError, FrameWriter, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, assertEncodable,
+  CloseCode, Codec, DoneFlags, ForkdError, FrameWriter, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, assertEncodable,
   checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
   type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
@@ -23,7 +23,7 @@ import { ws as wsPackage } from '@forkd/protocol/internal'
 import type { IncomingMessage } from 'node:http'
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net'
 import { ConnectError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
-import type { RemoveReason } from './retirement.js'
+import { retiresProcess, type RemoveReason } from './retirement.js'
 
 export type ConnectionState = 'connecting' | 'idle' | 'busy' | 'releasing' | 'closed'
 
@@ -77,6 +77,11 @@ export interface ConnectionOptions {
   stallAfter: number
   /** While not leased, the socket does not keep the process alive. */
   allowExitOnIdle: boolean
+  /**
+   * Ask the worker for its stats with every release (`[4, 1]`) and wait for them before the worker
+   * is idle again (maxWorkerMemory). Off: `done` is `[4]` and costs no round trip.
+   */
+  reportMemory: boolean
   codec: Codec
   transport: TransportOptions
   listener: ConnectionListener
@@ -94,6 +99,10 @@ export interface PooledConnection {
   readonly info: HelloInfo
   readonly checkouts: number
   readonly connectedAt: number
+  /** When it last became idle (performance.now() ms). */
+  readonly idleSince: number
+  /** Its process's resident set size in bytes, from the last done-ack with stats. */
+  readonly rss: number | undefined
   readonly retireRequested: string | undefined
   readonly stalled: boolean
   readonly closeReason: RemoveReason | undefined
@@ -108,6 +117,7 @@ export interface PooledConnection {
 }
 
 const doneMessage = new Codec().encode([MessageType.Done])
+const doneWithStatsMessage = new Codec().encode([MessageType.Done, DoneFlags.Stats])
 const zeroMask = (mask: Buffer) => mask.fill(0)
 
 export class WorkerConnection implements PooledConnection {
@@ -123,6 +133,9 @@ export class WorkerConnection implements PooledConnection {
   #info: HelloInfo | undefined
   #bye: ByeInfo | undefined
   #connectedAt = 0
+  #idleSince = 0
+  #rss: number | undefined
+  readonly #reportMemory: boolean
   #checkouts = 0
   #epoch = 0
   #closeReason: RemoveReason | undefined
@@ -141,6 +154,7 @@ export class WorkerConnection implements PooledConnection {
     this.#listener = options.listener
     const unix = typeof options.endpoint === 'string'
     this.#allowExitOnIdle = options.allowExitOnIdle
+    this.#reportMemory = options.reportMemory
     this.#ws = new wsPackage.WebSocket(endpointUrl(options.endpoint), SUBPROTOCOL, {
       maxPayload: options.maxPayload,
       perMessageDeflate: false,
@@ -191,6 +205,16 @@ export class WorkerConnection implements PooledConnection {
     return this.#connectedAt
   }
 
+  /** When the connection last became idle (performance.now() ms). */
+  get idleSince(): number {
+    return this.#idleSince
+  }
+
+  /** The worker process's resident set size in bytes, from its last done-ack with stats. */
+  get rss(): number | undefined {
+    return this.#rss
+  }
+
   /** The reason the worker's server gave for retiring it, if it asked. */
   get retireRequested(): string | undefined {
     return this.#retireRequested
@@ -226,14 +250,15 @@ export class WorkerConnection implements PooledConnection {
    * Ends a lease: the worker runs checkoutDone before any later call. `done` is sent lazily, at the
    * end of this turn of the event loop, so that the next checkout's first call, usually made in the
    * same turn, shares its frame: releasing then costs no write of its own. `epoch` is where the
-   * lessee left the worker's error count.
+   * lessee left the worker's error count. With a checkoutDone hook, or when it asks for the worker's
+   * stats (maxWorkerMemory), the connection waits for the done-ack before it is idle again.
    */
   giveBack(epoch: number): void {
     this.#lessee = null
     this.#epoch = epoch
     if (this.#allowExitOnIdle) this.#socket?.unref()
-    this.#writer.queueLazily(doneMessage)
-    this.#moveTo(this.#info!.checkoutDone ? 'releasing' : 'idle')
+    this.#writer.queueLazily(this.#reportMemory ? doneWithStatsMessage : doneMessage)
+    this.#moveTo(this.#info!.checkoutDone || this.#reportMemory ? 'releasing' : 'idle')
   }
 
   /** Queues a call; throws UnencodableError if it cannot be encoded (nothing is sent then). */
@@ -278,7 +303,7 @@ export class WorkerConnection implements PooledConnection {
     this.#lessee = null
     this.#end(reason, options.error)
     if (this.#ws.readyState === wsPackage.CONNECTING) this.#ws.terminate()
-    else this.#ws.close(options.discard === true ? CloseCode.Discard : CloseCode.Normal, truncateUtf8(reason))
+    else this.#ws.close(options.discard === true ? CloseCode.Discard : retiresProcess.has(reason) ? CloseCode.RetireWorker : CloseCode.Normal, truncateUtf8(reason))
     if (options.error !== undefined) lessee?.onLost(options.error, unsent)
     return unsent
   }
@@ -293,6 +318,7 @@ export class WorkerConnection implements PooledConnection {
     const from = this.#state
     if (!legalMoves[from].includes(next)) throw new Error(`forkd internal error: worker connection cannot move from ${from} to ${next}`)
     this.#state = next
+    if (next === 'idle') this.#idleSince = performance.now()
     this.#listener.onMove(this, from, next)
   }
 
@@ -377,6 +403,7 @@ export class WorkerConnection implements PooledConnection {
         return
       case MessageType.DoneAck:
         if (this.#state !== 'releasing') throw new ProtocolError('worker acknowledged a release that was not sent')
+        if (message.length === 3) this.#rss = message[2].rss
         if (message[1] !== null) {
           // The worker closes the connection itself (4007); its state cannot be trusted.
           const error = new WorkerDiedError(`worker ${this.#info!.pid}: checkoutDone failed: ${message[1].message}`)

@@ -33,17 +33,30 @@ export const CallFlags = {
   Events: 2,
 } as const
 
+/** Bits of a `done` message's optional `flags` field. */
+export const DoneFlags = {
+  /** Answer with a done-ack carrying the worker process's stats (`[5, error|null, { rss }]`), hook or not. */
+  Stats: 1,
+} as const
+
 /**
  * WebSocket close codes forkd sends (1000 and 1009 are the RFC's; the rest are private, 4000-4999).
  * A version mismatch, a server at capacity and a missing handshake never reach WebSocket: they are
  * answered at the HTTP upgrade (426, 503) or by closing the socket.
- * `Discard` asks the worker to exit at once, abandoning any running call (timeout, abort).
+ * `Discard` asks the worker to abandon its running call and end the connection at once (timeout,
+ * abort); a process serving no other connection exits.
  */
 export const CloseCode = {
   Normal: 1000,
   TooBig: 1009,
   Discard: 4000,
   ProtocolError: 4001,
+  /**
+   * The client lets this worker go for what it became (an error with reforkAfterError, maxCheckouts,
+   * maxWorkerAge, maxWorkerMemory, a failed validate): its process takes no new connection and exits
+   * once its last connection is closed. Otherwise like 1000.
+   */
+  RetireWorker: 4002,
   WorkerExited: 4003,
   HungWorkerKilled: 4004,
   CheckoutDoneFailed: 4007,

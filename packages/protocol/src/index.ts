@@ -5,7 +5,7 @@
  *
  * @packageDocumentation
  */
-export { PROTOCOL_VERSION, SUBPROTOCOL, WORKER_PATH, STATUS_PATH, MessageType, CallFlags, CloseCode, Limits } from './constants.js'
+export { PROTOCOL_VERSION, SUBPROTOCOL, WORKER_PATH, STATUS_PATH, MessageType, CallFlags, DoneFlags, CloseCode, Limits } from './constants.js'
 export type * from './messages.js'
 export { Codec } from './codec.js'
 export { checkClientMessage, checkWorkerMessage, assertEncodable } from './validation.js'

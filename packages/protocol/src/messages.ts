@@ -38,6 +38,17 @@ export interface HelloInfo {
   serverPid: number
   /** Whether the worker module has a `checkoutDone`: if so the client waits for its DoneAck. */
   checkoutDone: boolean
+  /**
+   * How many connections the worker's process serves at most at once (the server's `concurrency`).
+   * Absent from workers that predate it: read as 1.
+   */
+  concurrency?: number
+}
+
+/** What a worker process reports about itself in a done-ack, when the done asked (`DoneFlags.Stats`). */
+export interface WorkerStats {
+  /** The process's resident set size, bytes. */
+  rss: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'timer'
@@ -53,8 +64,12 @@ export type CallMessage = [
 ]
 export type OkMessage = [type: typeof MessageType.Ok, id: number, value: unknown]
 export type ErrorMessage = [type: typeof MessageType.Error, id: number, error: WireError]
-export type DoneMessage = [type: typeof MessageType.Done]
-export type DoneAckMessage = [type: typeof MessageType.DoneAck, error: WireError | null]
+/** `flags`: `DoneFlags` bits; `[4]` is `[4, 0]`. */
+export type DoneMessage = [type: typeof MessageType.Done] | [type: typeof MessageType.Done, flags: number]
+/** `stats` is present when the done asked for it (`DoneFlags.Stats`). */
+export type DoneAckMessage =
+  | [type: typeof MessageType.DoneAck, error: WireError | null]
+  | [type: typeof MessageType.DoneAck, error: WireError | null, stats: WorkerStats]
 export type LogMessage = [
   type: typeof MessageType.Log,
   id: number,
@@ -67,9 +82,11 @@ export type EventMessage = [type: typeof MessageType.Event, id: number, name: st
 export type CancelMessage = [type: typeof MessageType.Cancel, id: number]
 /**
  * Why a worker asks to be retired: its server reloaded (SIGHUP, `reload()`), another server took
- * over its socket, or its server is shutting down. A receiver treats an unknown reason alike.
+ * over its socket, its server is shutting down, or (`worker-retired`) another connection of the same
+ * process retired that process (a process serving several connections, the server's `concurrency`).
+ * A receiver treats an unknown reason alike.
  */
-export type RetireReason = 'reload' | 'server-replaced' | 'shutdown'
+export type RetireReason = 'reload' | 'server-replaced' | 'shutdown' | 'worker-retired'
 export type RetireMessage = [type: typeof MessageType.Retire, reason: RetireReason | (string & {})]
 export interface ByeInfo {
   reason: string

@@ -2,7 +2,7 @@
  * Shape checks for decoded messages and an encodability check for values. Everything a peer sends
  * passes through here before any other code looks at it.
  */
-import { CallFlags, Limits, MessageType } from './constants.js'
+import { CallFlags, DoneFlags, Limits, MessageType } from './constants.js'
 import { ProtocolError, UnencodableError } from './errors.js'
 import type { ClientMessage, WireError, WorkerMessage } from './messages.js'
 
@@ -10,6 +10,7 @@ const isUint = (v: unknown): v is number => typeof v === 'number' && Number.isSa
 const isRecord = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof Map)
 const allFlags = CallFlags.Logs | CallFlags.Events
+const allDoneFlags = DoneFlags.Stats
 
 function malformed(what: string): never {
   throw new ProtocolError(`malformed message: ${what}`)
@@ -55,7 +56,9 @@ export function checkClientMessage(m: unknown): ClientMessage {
       if (m[5] > allFlags) malformed(`call flags ${m[5]} set bits other than 1 (logs) and 2 (events)`)
       return m as ClientMessage
     case MessageType.Done:
-      if (m.length !== 1) malformed('done must be [4]')
+      if (m.length === 1) return m as ClientMessage
+      if (m.length !== 2 || !isUint(m[1])) malformed('done must be [4] or [4, flags]')
+      if (m[1] > allDoneFlags) malformed(`done flags ${m[1]} set bits other than 1 (stats)`)
       return m as ClientMessage
     case MessageType.Cancel:
       if (m.length !== 2 || !isUint(m[1])) malformed('cancel must be [8, id]')
@@ -72,8 +75,9 @@ export function checkWorkerMessage(m: unknown): WorkerMessage {
     case MessageType.Hello: {
       const h = m[1]
       if (m.length !== 2 || !isRecord(h) || !isUint(h.v) || !isUint(h.pid) || !isUint(h.id) ||
-        typeof h.name !== 'string' || !isUint(h.serverPid) || typeof h.checkoutDone !== 'boolean')
-        malformed('hello must be [0, {v, pid, id, name, serverPid, checkoutDone}]')
+        typeof h.name !== 'string' || !isUint(h.serverPid) || typeof h.checkoutDone !== 'boolean' ||
+        (h.concurrency !== undefined && !(isUint(h.concurrency) && h.concurrency >= 1)))
+        malformed('hello must be [0, {v, pid, id, name, serverPid, checkoutDone, concurrency?}]')
       break
     }
     case MessageType.Ok:
@@ -83,10 +87,13 @@ export function checkWorkerMessage(m: unknown): WorkerMessage {
       if (m.length !== 3 || !isUint(m[1])) malformed('error must be [3, id, error]')
       checkWireError(m[2])
       break
-    case MessageType.DoneAck:
-      if (m.length !== 2) malformed('done-ack must be [5, error|null]')
+    case MessageType.DoneAck: {
+      const stats = m[2] as Record<string, unknown> | undefined
+      if ((m.length !== 2 && m.length !== 3) || (m.length === 3 && !(isRecord(stats) && isUint(stats.rss))))
+        malformed('done-ack must be [5, error|null] or [5, error|null, {rss}]')
       if (m[1] !== null) checkWireError(m[1])
       break
+    }
     case MessageType.Log:
       if (m.length !== 6 || !isUint(m[1]) || typeof m[2] !== 'string' || typeof m[3] !== 'number' ||
         typeof m[4] !== 'string' || !(m[5] === null || isRecord(m[5])))

@@ -1,6 +1,7 @@
 /**
- * The hung-worker heartbeat. Every tick the server pings each active worker over IPC; the worker
- * answers with the start time of its running call. A worker is killed with SIGKILL when that call is
+ * The hung-worker heartbeat. Every tick the server pings each worker serving connections over IPC;
+ * the worker answers with the start time of its oldest running call (a process may serve several
+ * connections: killing it ends all of them). A worker is killed with SIGKILL when that call is
  * older than hungWorkerTimeout (busy too long, e.g. awaiting forever), or when it has not answered for
  * that long: a worker stuck in synchronous code (`while (true) {}`) cannot answer at all, which is
  * why a heartbeat from outside the worker is needed (REFERENCE: hung_worker_timeout).
@@ -14,7 +15,7 @@ export function pingInterval(hungWorkerTimeout: number): number {
 
 /** Why `worker` should be killed now, or undefined if it is healthy. */
 export function hungReason(worker: WorkerProcess, now: number, timeout: number): KillReason | undefined {
-  if (worker.state !== 'active' || worker.killedFor !== undefined) return undefined
+  if ((worker.state !== 'active' && worker.state !== 'draining') || worker.killedFor !== undefined) return undefined
   if (worker.busySince !== null && now - worker.busySince > timeout) return 'hung'
   if (now - worker.lastPongAt > timeout) return 'unresponsive'
   return undefined

@@ -18,12 +18,14 @@ export interface WorkerBootConfig {
   handshakeTimeout: number
   /** For the worker's own watch once its server is gone; null (JSON's Infinity) for none. */
   hungWorkerTimeout: number | null
+  /** Most connections the process serves at once (the server's `concurrency`). */
+  concurrency: number
 }
 
 /** Server → worker. */
 export type ServerToWorker =
-  /** Sent with the accepted socket as the handle. */
-  | { type: 'connection' }
+  /** Sent with the accepted socket as the handle; `seq` numbers the process's connections, from 1. */
+  | { type: 'connection'; seq: number }
   /** Heartbeat; the worker answers with `pong` when its event loop is free. */
   | { type: 'ping'; seq: number }
   /** The server was replaced or reloaded: tell the client to retire this worker after its checkout. */
@@ -33,20 +35,21 @@ export type ServerToWorker =
 
 /** Worker → server. */
 export type WorkerToServer =
-  /** The module is loaded and setup has finished (successfully or not). */
-  | { type: 'ready'; setupFailed: boolean }
+  /** The module is loaded and setup has finished (successfully or not); `rss` in bytes. */
+  | { type: 'ready'; setupFailed: boolean; rss: number }
   /** The module could not be loaded; the worker exits right after. */
   | { type: 'load-failed'; message: string }
   /**
-   * Heartbeat answer. `busySince` is the epoch ms at which the running call (or checkoutDone)
-   * started, or null when idle.
+   * Heartbeat answer. `busySince` is the epoch ms at which the process's oldest running call (or
+   * checkoutDone) started, or null when idle; `rss` its resident set size in bytes.
    */
-  | { type: 'pong'; seq: number; busySince: number | null }
+  | { type: 'pong'; seq: number; busySince: number | null; rss: number }
   /** A status connection asks for the server's status. */
   | { type: 'status-request'; seq: number }
   /**
-   * The worker is done with the connection it was handed (its client closed it, it was refused or
-   * timed out, or the worker closed it with a close frame of its own). Sent before the worker exits,
-   * so the server closes its copy of the socket without writing last words on it.
+   * The worker is done with connection `seq` (its client closed it, it was refused or timed out, or
+   * the worker closed it with a close frame of its own). Sent before the worker exits, so the server
+   * closes its copy of the socket without writing last words on it. `retire`: the process was
+   * retired through this connection (concurrency > 1): hand it no new connection.
    */
-  | { type: 'connection-ended' }
+  | { type: 'connection-ended'; seq: number; retire: boolean }

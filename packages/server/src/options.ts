@@ -18,8 +18,16 @@ export interface ServerOptions {
   worker: string | URL
   /** Sets process titles `forkd-server:NAME` and `forkd-worker:NAME(N)`. Default ''. */
   name?: string
-  /** Worker processes kept started and ready for new connections. Default 2. */
+  /** Worker processes kept started and ready for new connections, beyond those serving connections. Default 2. */
   spares?: number
+  /**
+   * Most connections one worker process serves at once. Default 1: every connection gets a process
+   * of its own. More suits workers that mostly await I/O: a new connection goes to a process with a
+   * free slot, and a process is started only when none has one. Each connection stays an exclusive
+   * checkout (its calls run in order, one at a time); calls of different connections interleave at
+   * their awaits. See docs/worker-lifetime.md.
+   */
+  concurrency?: number
   /** A worker busy on one call (or not answering heartbeats) for longer is killed, in ms. Default 300 000. */
   hungWorkerTimeout?: number
   /** File mode of the Unix socket. Default 0o600: only the server's user may connect. */
@@ -28,7 +36,7 @@ export interface ServerOptions {
   maxPayload?: number
   /** Time a worker gives a new connection to complete the WebSocket upgrade, in ms. Default 5 000. */
   handshakeTimeout?: number
-  /** Most live worker processes, spares included. Default 128. */
+  /** Most live worker processes, spares included (so at most maxWorkers × concurrency connections are served). Default 128. */
   maxWorkers?: number
   /** Most connections waiting for a worker when at maxWorkers; past it they get a 503. Default 1024. */
   maxPendingConnections?: number
@@ -52,6 +60,7 @@ export interface NormalizedServerOptions {
   workerPath: string
   name: string
   spares: number
+  concurrency: number
   hungWorkerTimeout: number
   socketMode: number
   maxPayload: number
@@ -68,6 +77,7 @@ export interface NormalizedServerOptions {
 const defaults = {
   name: '',
   spares: 2,
+  concurrency: 1,
   hungWorkerTimeout: 300_000,
   socketMode: 0o600,
   maxPayload: Limits.maxPayload,
@@ -122,6 +132,7 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
 
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checkCount('spares', o.spares, 0)
+  checkCount('concurrency', o.concurrency, 1)
   checkMs('hungWorkerTimeout', o.hungWorkerTimeout, true)
   checkCount('socketMode', o.socketMode, 0)
   if (o.socketMode > 0o777) fail('socketMode', 'a file mode between 0 and 0o777', o.socketMode)

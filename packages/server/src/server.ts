@@ -171,6 +171,23 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   /**
+   * Passes `SIGUSR1` or `SIGUSR2` on to every worker process that is ready: spares and those serving
+   * connections (workers still loading their module are skipped). A worker module handles them with
+   * `defineWorker({ onSignal(name) {...} })`; without it the worker ignores them. `forkd serve` and
+   * `Server.fork` servers do this when they receive either signal; an embedding program calls it
+   * from its own handler. Returns how many workers were signalled.
+   *
+   * @example
+   * ```ts
+   * process.on('SIGUSR2', () => server.signal('SIGUSR2'))   // e.g. workers reopen their log files
+   * ```
+   */
+  signal(name: 'SIGUSR1' | 'SIGUSR2'): number {
+    if (name !== 'SIGUSR1' && name !== 'SIGUSR2') throw new TypeError(`forkd Server.signal: the signal must be "SIGUSR1" or "SIGUSR2", got ${JSON.stringify(name)}`)
+    return this.#pool.signal(name)
+  }
+
+  /**
    * Stops accepting, ends spares and, when draining, lets active workers finish their connections
    * (their clients are asked to retire them) until they exit or `timeout` passes; then SIGTERM, and
    * SIGKILL 2 s later. Resolves when every worker process has exited. Idempotent: a later call
@@ -230,7 +247,7 @@ export class Server extends EventEmitter<ServerEvents> {
       return
     }
     const pool = this.#pool
-    if (pool.spares === 0 && pool.pending >= this.#o.maxPendingConnections) {
+    if (pool.pending >= this.#o.maxPendingConnections && !pool.hasFreeSlot) {
       this.#refused++
       this.#log.warn(`refused a connection: ${pool.live} workers (maxWorkers ${this.#o.maxWorkers}) and ${pool.pending} connections waiting (maxPendingConnections)`)
       writeRefusal(socket, 503, 'server at capacity')

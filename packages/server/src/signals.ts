@@ -1,7 +1,9 @@
 /**
  * Process signals for a server that owns its process (the CLI and the forked server entry):
- * SIGTERM/SIGINT close gracefully (a second one exits at once), SIGHUP reloads. A library user
- * embedding a Server in a bigger program wires its own signals instead.
+ * SIGTERM/SIGINT close gracefully (a second one exits at once), SIGHUP reloads, SIGUSR1 and SIGUSR2
+ * are passed on to every worker (`server.signal`). A library user embedding a Server in a bigger
+ * program wires its own signals instead. (Listening to SIGUSR1 also keeps Node from opening the
+ * server's inspector on it: start the server with `--inspect` to debug it.)
  */
 import type { Server } from './server.js'
 
@@ -19,4 +21,6 @@ export function handleSignals(server: Server, exit: (code: number) => void): voi
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
   process.on('SIGHUP', () => server.reload())
+  process.on('SIGUSR1', () => server.signal('SIGUSR1'))
+  process.on('SIGUSR2', () => server.signal('SIGUSR2'))
 }

@@ -18,9 +18,13 @@
  * `#dispatch` runs after every change (re-entrancy: see reentrantStep) and is the only place that
  * hands sockets to workers and starts workers. What it consults, each in one place so that a new
  * policy is a change there and nowhere else:
- * - `#withFreeSlot()`: which worker takes the next connection (today: any spare);
- * - `#wantedStarting()`: how many workers should be starting or spare (spares + waiting connections),
- *   started at most `startConcurrency` (the core count) at a time;
+ * - `#withFreeSlot()`: which worker takes the next connection: with `concurrency` 1 any spare; with
+ *   more, the fullest active process that has a free slot, else a spare, so connections pack onto
+ *   as few processes as they need;
+ * - `#wantedStarting()`: how many workers should be starting or spare (spares, plus one per
+ *   `concurrency` waiting connections); a process whose last connection ended becomes a spare
+ *   again, and one spare more than `spares` is ended (`#trimSpares`); at most `startConcurrency`
+ *   (the core count) start at a time;
  * - the spawn backoff (`#backOff`, `backoffDelay`) after workers die before they are ready, and the
  *   rule that blames the module for a failed start (`#diedStarting`).
  */
@@ -60,11 +64,29 @@ const startConcurrency = Math.max(2, availableParallelism())
 type LiveState = Exclude<WorkerState, 'exited'>
 export type WorkerPoolPhase = 'idle' | 'starting' | 'running' | 'failed' | 'closing' | 'closed'
 
+/** One worker process in `status().workers`. */
+export interface WorkerRow {
+  /** Its number within the server, from 1. */
+  id: number
+  pid: number | undefined
+  state: Exclude<WorkerState, 'exited'>
+  /** Connections it serves now. */
+  connections: number
+  /** Its resident set size in bytes, as it last reported it (when ready, then with each heartbeat while serving). */
+  rss: number | null
+  /** Milliseconds since it was started. */
+  age: number
+}
+
 export interface WorkerPoolStats {
+  /** Most connections one worker process serves at once (the `concurrency` option). */
+  concurrency: number
   /** Ready workers waiting for a connection. */
   spares: number
-  /** Workers serving a connection. */
+  /** Workers serving connections (draining ones included). */
   active: number
+  /** Of the active ones, those retired that finish their connections and take no new one. */
+  draining: number
   /** Workers loading their module or running setup. */
   starting: number
   /** Workers asked to exit or being killed (old spares after reload, spares at shutdown, hung workers). */
@@ -79,6 +101,8 @@ export interface WorkerPoolStats {
   killed: Record<KillReason, number>
   /** Exits by code (`"0"`, `"1"`) or signal (`"SIGKILL"`). */
   exits: Record<string, number>
+  /** Every live worker process, oldest first. */
+  workers: WorkerRow[]
 }
 
 export interface WorkerPoolOptions {
@@ -96,10 +120,12 @@ export class WorkerPool {
     starting: new Set(),
     spare: new Set(),
     active: new Set(),
+    draining: new Set(),
     ending: new Set(),
   }
   readonly #events: WorkerProcessEvents = {
     onMove: (worker, from, to) => this.#onMove(worker, from, to),
+    onSlotFreed: () => this.#dispatch(),
     onStatusRequest: (worker, seq) => worker.sendStatus(seq, this.#status()),
   }
   #phase: WorkerPoolPhase = 'idle'
@@ -124,7 +150,7 @@ export class WorkerPool {
     this.#o = options
     this.#log = options.logger
     this.#status = status
-    this.#hungWatch = new HungWatch(options.hungWorkerTimeout, () => this.#sets.active, (worker, reason) => this.#killHung(worker, reason))
+    this.#hungWatch = new HungWatch(options.hungWorkerTimeout, () => [...this.#sets.active, ...this.#sets.draining], (worker, reason) => this.#killHung(worker, reason))
   }
 
   get phase(): WorkerPoolPhase {
@@ -144,14 +170,26 @@ export class WorkerPool {
   /** Live worker processes, whatever their state. */
   get live(): number {
     const s = this.#sets
-    return s.starting.size + s.spare.size + s.active.size + s.ending.size
+    return s.starting.size + s.spare.size + s.active.size + s.draining.size + s.ending.size
+  }
+
+  /** Whether a connection accepted now would be handed to a worker at once. */
+  get hasFreeSlot(): boolean {
+    return this.#withFreeSlot() !== undefined
   }
 
   stats(): WorkerPoolStats {
     const s = this.#sets
+    const now = Date.now()
+    const workers: WorkerRow[] = []
+    for (const state of ['starting', 'spare', 'active', 'draining', 'ending'] as const)
+      for (const w of s[state]) workers.push({ id: w.id, pid: w.pid, state, connections: w.connections, rss: w.rss ?? null, age: now - w.startedAt })
+    workers.sort((a, b) => a.id - b.id)
     return {
+      concurrency: this.#o.concurrency,
       spares: s.spare.size,
-      active: s.active.size,
+      active: s.active.size + s.draining.size,
+      draining: s.draining.size,
       starting: s.starting.size,
       ending: s.ending.size,
       pending: this.#pending.length,
@@ -159,6 +197,7 @@ export class WorkerPool {
       exited: this.#exited,
       killed: { ...this.#killed },
       exits: { ...this.#exits },
+      workers,
     }
   }
 
@@ -190,8 +229,18 @@ export class WorkerPool {
     if (this.#phase !== 'running') return
     this.#log.info('reloading: replacing spares, retiring active workers', { generation: ++this.#reloads })
     for (const worker of [...this.#sets.starting, ...this.#sets.spare]) worker.end('reload')
-    for (const worker of this.#sets.active) worker.retire('reload')
+    for (const worker of [...this.#sets.active]) worker.retire('reload')
     this.#dispatch()
+  }
+
+  /**
+   * Passes SIGUSR1 or SIGUSR2 on to every worker process that is ready (spares, and those serving
+   * connections); workers still loading their module are skipped. Returns how many were signalled.
+   */
+  signal(name: 'SIGUSR1' | 'SIGUSR2'): number {
+    let sent = 0
+    for (const state of ['spare', 'active', 'draining'] as const) for (const worker of this.#sets[state]) if (worker.signal(name)) sent++
+    return sent
   }
 
   /**
@@ -211,14 +260,14 @@ export class WorkerPool {
     this.#startup = undefined
     for (const socket of this.#pending.splice(0)) socket.destroy()
     for (const worker of [...this.#sets.starting, ...this.#sets.spare]) worker.end(reason)
-    for (const worker of this.#sets.active) worker.retire(reason)
+    for (const worker of [...this.#sets.active]) worker.retire(reason)
     this.#closeIfEmpty()
     return this.#closed
   }
 
   /** Terminates every active worker (SIGTERM, then SIGKILL after a grace period): the drain is over. */
   terminateActive(): void {
-    const active = [...this.#sets.active]
+    const active = [...this.#sets.active, ...this.#sets.draining]
     if (active.length > 0) this.#log.info(`terminating ${active.length} active workers`)
     for (const worker of active) worker.terminate('shutdown')
   }
@@ -249,8 +298,18 @@ export class WorkerPool {
     this.#startWorkers()
   })
 
-  /** The worker that takes the next connection: a spare (a process serves one connection). */
+  /**
+   * The worker that takes the next connection. One connection per process: a spare. Several: the
+   * fullest active process with a free slot (connections pack onto as few processes as they need,
+   * and the others empty and end), else a spare.
+   */
   #withFreeSlot(): WorkerProcess | undefined {
+    if (this.#o.concurrency > 1) {
+      let fullest: WorkerProcess | undefined
+      for (const worker of this.#sets.active)
+        if (worker.hasFreeSlot && (fullest === undefined || worker.connections > fullest.connections)) fullest = worker
+      if (fullest !== undefined) return fullest
+    }
     return this.#sets.spare.values().next().value
   }
 
@@ -260,7 +319,24 @@ export class WorkerPool {
     const floor = this.#phase === 'starting' ? 1 : 0
     // While a spare's refill is deferred, only waiting connections call for a start.
     const spares = this.#refillTimer === undefined ? this.#o.spares : 0
-    return Math.max(spares, floor) + this.#pending.length
+    // Connections still waiting found no free slot anywhere: each new process takes `concurrency` of them.
+    return Math.max(spares, floor) + Math.ceil(this.#pending.length / this.#o.concurrency)
+  }
+
+  /**
+   * A process whose last connection ended is a spare again (concurrency > 1). Spares beyond `spares`
+   * that have served connections are ended, the oldest first, so that processes follow the
+   * connections down as well as up; a fresh spare is never ended for this (with `spares: 0` the
+   * start-up worker waits for the first connection, as with concurrency 1).
+   */
+  #trimSpares(): void {
+    if (this.#o.concurrency === 1 || this.#phase !== 'running' || this.#pending.length > 0) return
+    while (this.#sets.spare.size > this.#o.spares) {
+      let oldest: WorkerProcess | undefined
+      for (const w of this.#sets.spare) if (w.handedOff > 0 && (oldest === undefined || w.id < oldest.id)) oldest = w
+      if (oldest === undefined) return
+      oldest.end('idle')
+    }
   }
 
   #deferRefill(): void {
@@ -303,6 +379,7 @@ export class WorkerPool {
           maxPayload: this.#o.maxPayload,
           handshakeTimeout: this.#o.handshakeTimeout,
           hungWorkerTimeout: Number.isFinite(this.#o.hungWorkerTimeout) ? this.#o.hungWorkerTimeout : null,
+          concurrency: this.#o.concurrency,
         },
         env: this.#o.env,
         execArgv: this.#o.execArgv,
@@ -325,8 +402,12 @@ export class WorkerPool {
   #onMove(worker: WorkerProcess, from: WorkerState, to: WorkerState): void {
     if (from !== 'exited') this.#sets[from].delete(worker)
     if (to !== 'exited') this.#sets[to].add(worker)
-    if (to === 'spare') this.#onReady(worker)
-    else if (to === 'exited') this.#onExit(worker, from)
+    if (to === 'spare') {
+      if (from === 'starting') this.#onReady(worker)
+      this.#trimSpares()
+    } else if (to === 'exited') {
+      this.#onExit(worker, from)
+    }
     this.#dispatch()
   }
 
@@ -350,7 +431,10 @@ export class WorkerPool {
     // hung and unresponsive kills are counted when decided; shutdown kills only if a signal was needed.
     if (exit.killedFor === 'shutdown' && exit.signal !== null) this.#killed.shutdown++
     const fields = { worker: worker.id, pid: worker.pid, code: exit.code, signal: exit.signal }
-    if (exit.abnormal && exit.killedFor !== 'shutdown') this.#log.warn(`${worker.label} ${exit.description}`, fields)
+    // A worker the server asked to end (a spare at a stop or a reload) that exits by a signal (a
+    // SIGTERM sent to every process of a service at once, as systemd does) did what it was asked.
+    const asked = exit.killedFor === 'shutdown' || (exit.endedFor !== undefined && !exit.heldConnection)
+    if (exit.abnormal && !asked) this.#log.warn(`${worker.label} ${exit.description}`, fields)
     else this.#log.debug(`${worker.label} ${exit.description}`, fields)
     if (from === 'starting' && exit.killedFor === undefined) this.#diedStarting(worker)
     this.#closeIfEmpty()

@@ -3,24 +3,31 @@
  * `retire`, `end`, `terminate`, `kill`) and learns every move through one `onMove(worker, from, to)`.
  *
  * ```
- *  starting ──ready──► spare ──handOff──► active
- *     │                  │                  │
- *     │ end              │ end              │ terminate, kill
- *     │ (SIGTERM)        │ (retire notice)  │ (SIGTERM/SIGKILL)
- *     └──────────────► ending ◄─────────────┘
+ *  starting ──ready──► spare ──handOff──► active ──retire──► draining
+ *     │                  │  ▲               │ ▲ handOff (a      │
+ *     │                  │  └──last conn.───┘ └ free slot)      │ terminate, kill
+ *     │ end              │ end  ended (concurrency > 1)         │ (SIGTERM/SIGKILL)
+ *     │ (SIGTERM)        │ (retire notice)  │ terminate, kill   │
+ *     └──────────────► ending ◄─────────────┴───────────────────┘
  *                        │
  *  starting, spare, ─────┴──exit──► exited
- *  active, ending
+ *  active, draining, ending
  * ```
  *
- * `ending` means the server asked the process to go and is waiting for its exit: it is never handed
- * a connection, and a `ready` that arrives then is ignored.
+ * A process serves up to `concurrency` connections at once: `active` while it has at least one and
+ * takes more while it has a free slot. `draining` means it was retired (by the server: reload,
+ * shutdown, takeover; or through one of its connections) and still serves connections: it is never
+ * handed another, and exits once the last is over. With concurrency 1 a process serves one
+ * connection and exits after it, so it never goes back to `spare`. `ending` means the server asked
+ * the process to go and is waiting for its exit: it is never handed a connection, and a `ready` that
+ * arrives then is ignored.
  *
  * After the hand-off the server keeps its copy of each socket's file descriptor only to write a last
  * close frame when the worker dies while its client still holds the connection (whatever the exit
  * code: 4004 when killed as hung, else 4003), so the client learns why. It never reads from that
  * copy: the socket was accepted paused and the worker owns the byte stream. A worker that is done
- * with a connection says so first (`connection-ended`), and the server closes its copy silently.
+ * with a connection says so first (`connection-ended`, naming it), and the server closes that copy
+ * silently.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
@@ -31,7 +38,7 @@ import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
 
-export type WorkerState = 'starting' | 'spare' | 'active' | 'ending' | 'exited'
+export type WorkerState = 'starting' | 'spare' | 'active' | 'draining' | 'ending' | 'exited'
 
 /** Why the server killed a worker. */
 export type KillReason = 'hung' | 'unresponsive' | 'shutdown'
@@ -39,7 +46,8 @@ export type KillReason = 'hung' | 'unresponsive' | 'shutdown'
 export const legalMoves: Readonly<Record<WorkerState, readonly WorkerState[]>> = {
   starting: ['spare', 'ending', 'exited'],
   spare: ['active', 'ending', 'exited'],
-  active: ['ending', 'exited'],
+  active: ['spare', 'draining', 'ending', 'exited'],
+  draining: ['ending', 'exited'],
   ending: ['exited'],
   exited: [],
 }
@@ -56,6 +64,8 @@ export interface WorkerExit {
   signal: NodeJS.Signals | null
   /** Set when the server killed the worker. */
   killedFor: KillReason | undefined
+  /** Set when the server had asked the worker (a spare, or one still starting) to end. */
+  endedFor: string | undefined
   /** What a worker that could not load its module said (`load-failed`) before exiting. */
   loadFailure: string | undefined
   /** The worker still had a client's connection: it died under that client, whatever its exit code. */
@@ -69,6 +79,8 @@ export interface WorkerExit {
 export interface WorkerProcessEvents {
   /** Every state change, after it happened. `worker.exit` is set before the move to `exited`. */
   onMove(worker: WorkerProcess, from: WorkerState, to: WorkerState): void
+  /** A connection of an active process is over and the process stays active: it has a slot free. */
+  onSlotFreed(worker: WorkerProcess): void
   onStatusRequest(worker: WorkerProcess, seq: number): void
 }
 
@@ -92,8 +104,13 @@ export class WorkerProcess {
   readonly #child: ChildProcess
   readonly #options: WorkerProcessOptions
   readonly #outputs: OutputPipe[] = []
-  /** The server's copies of the connections this worker serves, oldest first. */
-  readonly #sockets: Socket[] = []
+  /** Most connections the process serves at once. */
+  readonly concurrency: number
+  /** The server's copies of the connections this worker serves, by their number. */
+  readonly #sockets = new Map<number, Socket>()
+  #nextSeq = 0
+  /** Set once the server asked the process to end (a spare or a starting worker). */
+  #endedFor: string | undefined
   #setupFailed = false
   #loadFailure: string | undefined
   #retiredFor: string | undefined
@@ -102,16 +119,21 @@ export class WorkerProcess {
   #pingSeq = 0
   #lastPongAt = 0
   #busySince: number | null = null
+  #rss: number | undefined
   #exit: WorkerExit | undefined
 
   constructor(options: WorkerProcessOptions) {
     this.#options = options
     this.id = options.boot.id
+    this.concurrency = options.boot.concurrency
     this.#child = fork(options.entryPath, [JSON.stringify(options.boot)], {
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       serialization: 'json',
       env: options.env,
       execArgv: options.execArgv,
+      // A process group of its own: Ctrl-C in a terminal (SIGINT to the foreground group) reaches
+      // only the server, which drains; the server signals each worker itself (pid, not group).
+      detached: true,
     })
     const name = options.boot.name
     this.label = `forkd-worker:${name}(${this.id})[${this.#child.pid ?? '?'}]`
@@ -136,9 +158,24 @@ export class WorkerProcess {
     return this.#child.pid
   }
 
-  /** Connections this worker serves now (0 or 1: a process serves one connection). */
+  /** Connections this worker serves now (at most `concurrency`). */
   get connections(): number {
-    return this.#sockets.length
+    return this.#sockets.size
+  }
+
+  /** Connections it was handed since it started. */
+  get handedOff(): number {
+    return this.#nextSeq
+  }
+
+  /** Whether it takes another connection now: ready, not retired, below its concurrency. */
+  get hasFreeSlot(): boolean {
+    return this.#state === 'spare' || (this.#state === 'active' && this.#sockets.size < this.concurrency)
+  }
+
+  /** Its resident set size in bytes as it last reported it (when ready, then with each heartbeat). */
+  get rss(): number | undefined {
+    return this.#rss
   }
 
   /** Whether the worker's setup threw (known once it is ready); its client then sees that error. */
@@ -151,7 +188,7 @@ export class WorkerProcess {
     return this.#lastPongAt
   }
 
-  /** When the worker's running call started, epoch ms, or null when idle, as of the last pong. */
+  /** When the worker's oldest running call started, epoch ms, or null when idle, as of the last pong. */
   get busySince(): number | null {
     return this.#busySince
   }
@@ -193,12 +230,26 @@ export class WorkerProcess {
     else this.#child.send(message, this.#onSent)
   }
 
-  /** Gives an accepted (paused) socket to this spare. */
+  /** Gives an accepted (paused) socket to this worker, which must have a free slot. */
   handOff(socket: Socket): void {
-    this.#moveTo('active')
-    this.#sockets.push(socket)
-    this.#lastPongAt = Date.now()
-    this.#send({ type: 'connection' }, socket)
+    if (!this.hasFreeSlot) throw new Error(`forkd internal error: worker ${this.id} (${this.#state}, ${this.#sockets.size} of ${this.concurrency} connections) was handed a connection`)
+    const seq = ++this.#nextSeq
+    this.#sockets.set(seq, socket)
+    if (this.#state === 'spare') {
+      this.#lastPongAt = Date.now()
+      this.#moveTo('active')
+    }
+    this.#send({ type: 'connection', seq }, socket)
+  }
+
+  /** Passes a signal on to the process (not its group); only to a worker that is ready. */
+  signal(name: 'SIGUSR1' | 'SIGUSR2'): boolean {
+    if (this.#state !== 'spare' && this.#state !== 'active' && this.#state !== 'draining') return false
+    try {
+      return this.#child.kill(name)
+    } catch {
+      return false
+    }
   }
 
   /** Heartbeat: the worker answers with a pong when its event loop is free. */
@@ -206,10 +257,14 @@ export class WorkerProcess {
     this.#send({ type: 'ping', seq: ++this.#pingSeq })
   }
 
-  /** Asks an active worker's client to retire it after the checkout. */
+  /**
+   * Retires the worker: an active one takes no new connection (`draining`) and its clients are asked
+   * to let it go after their checkout; it exits once its last connection is over.
+   */
   retire(reason: string): void {
     if (this.#state === 'exited' || this.#retiredFor !== undefined) return
     this.#retiredFor = reason
+    if (this.#state === 'active') this.#moveTo('draining')
     this.#send({ type: 'retire', reason })
   }
 
@@ -222,6 +277,7 @@ export class WorkerProcess {
    * grace period); a worker still starting is terminated, since it reads IPC only once loaded.
    */
   end(reason: string): void {
+    this.#endedFor ??= reason
     if (this.#state === 'spare') {
       this.#moveTo('ending')
       this.retire(reason)
@@ -255,6 +311,7 @@ export class WorkerProcess {
       case 'ready':
         if (this.#state !== 'starting') return
         this.#setupFailed = message.setupFailed === true
+        if (typeof message.rss === 'number') this.#rss = message.rss
         this.#moveTo('spare')
         break
       case 'load-failed':
@@ -263,16 +320,32 @@ export class WorkerProcess {
       case 'pong':
         this.#lastPongAt = Date.now()
         this.#busySince = typeof message.busySince === 'number' ? message.busySince : null
+        if (typeof message.rss === 'number') this.#rss = message.rss
         break
       case 'connection-ended':
-        // Its client closed it, or the worker did with a close frame of its own: no last words due.
-        this.#sockets.shift()?.destroy()
+        this.#connectionEnded(message.seq, message.retire === true)
         break
       case 'status-request':
         this.#options.events.onStatusRequest(this, message.seq)
         break
       default:
         this.#options.logger.debug(`${this.label} sent an unknown IPC message`, { message })
+    }
+  }
+
+  /** Its client closed it, or the worker did with a close frame of its own: no last words due. */
+  #connectionEnded(seq: number, retire: boolean): void {
+    this.#sockets.get(seq)?.destroy()
+    this.#sockets.delete(seq)
+    if (this.#state !== 'active') return
+    if (retire) {
+      // A client let the shared process go; the worker has told its other clients itself.
+      this.#retiredFor ??= 'worker-retired'
+      this.#moveTo('draining')
+    } else if (this.#sockets.size === 0 && this.concurrency > 1) {
+      this.#moveTo('spare')
+    } else if (this.concurrency > 1) {
+      this.#options.events.onSlotFreed(this)
     }
   }
 
@@ -312,11 +385,12 @@ export class WorkerProcess {
   #onExit(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
     if (this.#state === 'exited') return
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer)
-    const heldConnection = this.#sockets.length > 0
+    const heldConnection = this.#sockets.size > 0
     this.#exit = {
       code,
       signal,
       killedFor: this.#killedFor,
+      endedFor: this.#endedFor,
       loadFailure: this.#loadFailure,
       heldConnection,
       abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined || heldConnection,
@@ -328,11 +402,13 @@ export class WorkerProcess {
 
   /** Tells each client still holding a connection why its worker is gone, then closes the copy. */
   #closeConnections(exit: WorkerExit): void {
-    if (this.#sockets.length === 0) return
+    if (this.#sockets.size === 0) return
     const killedAsHung = exit.killedFor === 'hung' || exit.killedFor === 'unresponsive'
     const reason = formatExitReason({ exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined }, exit.description)
     const frame = closeFrame(killedAsHung ? CloseCode.HungWorkerKilled : CloseCode.WorkerExited, reason)
-    for (const socket of this.#sockets.splice(0)) {
+    const sockets = [...this.#sockets.values()]
+    this.#sockets.clear()
+    for (const socket of sockets) {
       if (socket.destroyed) continue
       const timer = setTimeout(() => socket.destroy(), closeFrameTimeout)
       timer.unref()

@@ -55,6 +55,7 @@ export const serveFlags: readonly Flag<ServeConfig>[] = [
     apply: (c, v) => void (c.options.name = v as string) },
   numeric('spares', 'spares', 'K', 'worker processes kept started and set up, ready for new connections', '2', 'Workers'),
   numeric('max-workers', 'maxWorkers', 'N', 'most worker processes, spares included', '128', 'Workers'),
+  numeric('concurrency', 'concurrency', 'N', 'connections one worker process serves at once (for workers that mostly await I/O); each stays an exclusive checkout', '1', 'Workers'),
   numeric('hung-worker-timeout', 'hungWorkerTimeout', 'MS', 'kill a worker busy on one call for longer; Infinity for never', '300000', 'Workers'),
   { name: 'import', value: 'MODULE', group: 'Workers', repeatable: true,
     help: 'preload MODULE in every worker (node --import MODULE), e.g. --import tsx for workers written in TypeScript',
@@ -98,6 +99,10 @@ ${formatFlags(serveFlags)}Signals:
                     one exits at once
   SIGHUP            reload the worker module: fresh spares; active workers retire after their
                     checkout
+  SIGUSR1, SIGUSR2  passed on to every worker (a module's onSignal handles them; without one
+                    the worker ignores them)
+  Workers run in a process group of their own: Ctrl-C (SIGINT to the terminal's foreground
+  group) reaches the server alone, which drains.
   A newer server started on the same PATH takes it over: this one drains and exits 0.
 
 Environment:

@@ -12,10 +12,16 @@
  * A worker whose server died must also survive writing to stdout or stderr: nobody reads those
  * pipes any more, and an EPIPE with no 'error' listener would be an uncaught exception killing the
  * connection it still serves. Its output then goes nowhere.
+ *
+ * The server passes SIGUSR1 and SIGUSR2 on to its workers (the module's `onSignal` gets them once
+ * loaded, life.ts). Listened to from the first line, so that neither is ever left to Node: its
+ * default action for SIGUSR2 ends the process, and for SIGUSR1 it opens the inspector on port 9229.
  */
 const ignore = (): void => {}
 process.stdout.on('error', ignore)
 process.stderr.on('error', ignore)
+process.on('SIGUSR1', ignore)
+process.on('SIGUSR2', ignore)
 
 const leave = (): void => process.exit(0)
 process.on('disconnect', leave)

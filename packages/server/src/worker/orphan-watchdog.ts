@@ -5,6 +5,7 @@
  * moment the server is gone, a small thread watches the start time of the running call in shared
  * memory (the main thread cannot run a timer while it is stuck) and kills the process past
  * hungWorkerTimeout. The thread exists only in that rare case; until then `markBusy` is a no-op.
+ * A process serving several connections marks the start of its oldest running call.
  */
 import { Worker } from 'node:worker_threads'
 
@@ -26,6 +27,11 @@ setInterval(() => {
   }
 }, workerData.interval)
 `
+
+/** Whether the watchdog runs (the server is gone and a hung-worker timeout is set). */
+export function orphanWatchdogRunning(): boolean {
+  return busy !== undefined
+}
 
 /** Starts watching; `busySince` is the running call's start at this moment. Idempotent. */
 export function startOrphanWatchdog(timeout: number, busySince: number | null): void {

@@ -16,22 +16,34 @@
  * so it is dropped unexecuted (REFERENCE: an error clears the checkout's queue). The client
  * rejects those calls itself with CancelledError.
  */
+import type { AsyncLocalStorage } from 'node:async_hooks'
 import {
-  CallFlags, Codec, CloseCode, FrameWriter, Limits, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
-  type CallMessage, type ClientMessage, type HelloInfo, type LogLevel, type WireError, type WireErrorKind,
+  CallFlags, Codec, CloseCode, DoneFlags, FrameWriter, Limits, MessageType, ProtocolError, assertEncodable, checkClientMessage, toWireError,
+  type CallMessage, type ClientMessage, type HelloInfo, type LogLevel, type WireError, type WireErrorKind, type WorkerStats,
 } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import type { WorkerDefinition } from '../define-worker.js'
 import { UnknownMethodError } from '../errors.js'
 import { installSink } from './context.js'
-import { markBusy } from './orphan-watchdog.js'
 
 /** Above this many buffered bytes, log records are dropped (and counted) instead of queued. */
 const maxBufferedLogBytes = 16 * 1024 * 1024
 /** The queue's run slots are dropped once there are at least this many (and they are half of it). */
 const compactAfter = 4096
 
-interface CurrentCall { id: number; flags: number }
+/** The call running on a session; `finished` once it has replied (later log/emit no longer belong to it). */
+export interface CurrentCall { id: number; flags: number; finished: boolean }
+
+/** What `log` and `emit` find through AsyncLocalStorage in a process serving several connections. */
+export interface CallScope { session: WorkerSession; call: CurrentCall }
+
+/**
+ * How a session ended, for the process (life.ts): `closed` by the client (1000) or the socket;
+ * `retire` the client let the worker go for what it became (4002); `discard` the client gave up on
+ * the running call (4000); `protocol-error` the client broke the protocol (4001);
+ * `checkout-done-failed` the hook threw and the worker closed with 4007.
+ */
+export type SessionEnd = 'closed' | 'retire' | 'discard' | 'protocol-error' | 'checkout-done-failed'
 
 /** Setup runs once per process, before the worker is offered as a spare. */
 export interface SetupState {
@@ -47,8 +59,16 @@ export interface SessionOptions {
   /** Resolves when setup has finished; holds its error if it threw. */
   setup: SetupState
   hello: HelloInfo
-  /** Called once when the session is over and the process may exit. */
-  onEnd: (reason: string) => void
+  /** Called once when the session is over; its running call, if any, is then abandoned or finished. */
+  onEnd: (how: SessionEnd) => void
+  /** Called whenever the running call (or checkoutDone) starts or ends: the start, epoch ms, or null. */
+  onBusy: (since: number | null) => void
+  /**
+   * In a process serving several connections: the scope its calls run in, where the process's one
+   * `log`/`emit` sink finds them. Absent with one connection per process: the session then installs
+   * itself as the sink, and calls run without AsyncLocalStorage.
+   */
+  callScope?: AsyncLocalStorage<CallScope> | undefined
 }
 
 export class WorkerSession {
@@ -74,7 +94,7 @@ export class WorkerSession {
 
   #setBusy(since: number | null): void {
     this.#busySince = since
-    markBusy(since)
+    this.#options.onBusy(since)
   }
 
   constructor(ws: WebSocket, options: SessionOptions, codec: Codec) {
@@ -84,10 +104,11 @@ export class WorkerSession {
     this.#writer = new FrameWriter((frame) => {
       if (ws.readyState === ws.OPEN) ws.send(frame)
     }, { maxBatch: codec.maxBatch })
-    installSink({
-      log: (level, message, fields) => this.#log(level, message, fields),
-      emit: (name, data) => this.#emit(name, data),
-    })
+    if (options.callScope === undefined)
+      installSink({
+        log: (level, message, fields) => this.log(this.#current, level, message, fields),
+        emit: (name, data) => this.emit(this.#current, name, data),
+      })
     ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary))
     ws.on('close', (code) => this.#onClose(code))
     ws.on('error', (error) => process.stderr.write(`forkd worker connection error: ${error.message}\n`))
@@ -136,7 +157,7 @@ export class WorkerSession {
     this.#writer.flush()
     this.#closed = true
     this.#ws.close(CloseCode.ProtocolError, reason)
-    this.#end('protocol error')
+    this.#end('protocol-error')
   }
 
   /**
@@ -156,7 +177,9 @@ export class WorkerSession {
         // setup has normally finished before the server hands a worker out
         pending = setup.settled ? this.#call(message) : setup.done.then(() => this.#call(message))
       } else if (message[0] === MessageType.Done) {
-        if (this.#options.definition.checkoutDone !== undefined) pending = this.#checkoutDone()
+        const stats = message.length === 2 && (message[1] & DoneFlags.Stats) !== 0
+        if (this.#options.definition.checkoutDone !== undefined) pending = this.#checkoutDone(stats)
+        else if (stats) this.#send([MessageType.DoneAck, null, processStats()])
       }
       // Cancel is reserved for a later protocol revision; it is accepted and ignored.
       if (pending !== undefined) {
@@ -169,7 +192,7 @@ export class WorkerSession {
     this.#queue.length = 0
     this.#head = 0
     this.#running = false
-    if (this.#closeCode !== undefined) this.#end('connection closed')
+    if (this.#closeCode !== undefined) this.#end(this.#closeCode === CloseCode.RetireWorker ? 'retire' : 'closed')
   }
 
   /** Runs one call; returns a promise only when the interface returned one. */
@@ -180,10 +203,12 @@ export class WorkerSession {
       return undefined
     }
     this.#setBusy(Date.now())
-    this.#current = { id, flags }
+    const current: CurrentCall = { id, flags, finished: false }
+    this.#current = current
+    const scope = this.#options.callScope
     let result: unknown
     try {
-      result = this.#invoke(method, args)
+      result = scope === undefined ? this.#invoke(method, args) : scope.run({ session: this, call: current }, () => this.#invoke(method, args))
     } catch (error) {
       this.#finish(id, error, true)
       return undefined
@@ -208,6 +233,7 @@ export class WorkerSession {
   }
 
   #finish(id: number, outcome: unknown, failed: boolean): void {
+    this.#current!.finished = true
     this.#current = null
     this.#setBusy(null)
     if (this.#closed) return
@@ -231,7 +257,7 @@ export class WorkerSession {
     this.#send([MessageType.Error, id, toWireError(thrown, kind)])
   }
 
-  async #checkoutDone(): Promise<void> {
+  async #checkoutDone(stats: boolean): Promise<void> {
     const hook = this.#options.definition.checkoutDone
     if (hook === undefined) return
     this.#setBusy(Date.now())
@@ -243,20 +269,22 @@ export class WorkerSession {
     }
     this.#setBusy(null)
     if (this.#closed) return
-    if (failure === undefined) {
-      this.#send([MessageType.DoneAck, null])
-      return
-    }
+    const error = failure === undefined ? null : toWireError(failure, 'checkout-done')
+    this.#send(stats ? [MessageType.DoneAck, error, processStats()] : [MessageType.DoneAck, error])
+    if (failure === undefined) return
     // The worker's state may be dirty (an open transaction): it must not serve anyone again.
-    this.#send([MessageType.DoneAck, toWireError(failure, 'checkout-done')])
     this.#writer.flush()
     this.#closed = true
     this.#ws.close(CloseCode.CheckoutDoneFailed, 'checkoutDone failed')
-    this.#end('checkoutDone failed')
+    this.#end('checkout-done-failed')
   }
 
-  #log(level: LogLevel, message: string, fields: Record<string, unknown> | null): void {
-    const current = this.#current
+  /**
+   * A record written by `log` during `current` (the running call of this session; null or finished
+   * outside one): sent to the caller when it asked for logs, else to stderr outside a call.
+   */
+  log(current: CurrentCall | null, level: LogLevel, message: string, fields: Record<string, unknown> | null): void {
+    if (current?.finished === true) current = null
     if (current === null || (current.flags & CallFlags.Logs) === 0 || this.#closed) {
       if (current === null && level !== 'debug')
         process.stderr.write(`${level}: ${message}${fields ? ' ' + safeJson(fields) : ''}\n`)
@@ -283,9 +311,9 @@ export class WorkerSession {
     this.#writer.flush()
   }
 
-  #emit(name: string, data: unknown): void {
-    const current = this.#current
-    if (current === null) throw new Error('emit() can only be called while a call is running')
+  /** An event emitted by `emit` during `current`; throws outside a running call. */
+  emit(current: CurrentCall | null, name: string, data: unknown): void {
+    if (current === null || current.finished) throw new Error('emit() can only be called while a call is running')
     assertEncodable(data)
     if ((current.flags & CallFlags.Events) === 0 || this.#closed) return
     this.#writer.queue(this.#codec.encode([MessageType.Event, current.id, name, data]))
@@ -301,14 +329,20 @@ export class WorkerSession {
     this.#closeCode = code
     this.#closed = true
     // Discard: the client gave up on this worker (timeout, abort): abandon the running call now.
-    if (code === CloseCode.Discard || !this.#running) this.#end(code === CloseCode.Discard ? 'discarded by client' : 'connection closed')
+    if (code === CloseCode.Discard) this.#end('discard')
+    else if (!this.#running) this.#end(code === CloseCode.RetireWorker ? 'retire' : 'closed')
   }
 
-  #end(reason: string): void {
+  #end(how: SessionEnd): void {
     if (this.#ended) return
     this.#ended = true
-    this.#options.onEnd(reason)
+    this.#options.onEnd(how)
   }
+}
+
+/** The process's stats for a done-ack: its RSS (one read of /proc/self/stat on Linux, a few µs). */
+function processStats(): WorkerStats {
+  return { rss: process.memoryUsage.rss() }
 }
 
 function safeJson(value: unknown): string {
