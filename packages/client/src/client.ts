@@ -44,6 +44,11 @@ export function clientTimings(client: object): ClientTimings | undefined {
   return timingsOf.get(client)?.()
 }
 
+/** Whether `value` is a Client of this copy of the package. Internal to this package. */
+export function isClient(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && timingsOf.has(value)
+}
+
 /**
  * A forkd client: a pool of connections to worker processes of one or more forkd servers (a list,
  * or found through DNS: docs/multi-host.md), handing out exclusive checkouts. Type it with the worker module to get typed methods. An EventEmitter of
