@@ -31,6 +31,7 @@ import { HungWatch } from './hung-watch.js'
 import type { Logger } from './logger.js'
 import type { NormalizedServerOptions } from './options.js'
 import { WorkerProcess, type KillReason, type WorkerProcessEvents, type WorkerState } from './worker-process.js'
+import { workerRows, type WorkerRow } from './worker-rows.js'
 
 const workerEntry = fileURLToPath(new URL('./worker/entry.js', import.meta.url))
 
@@ -69,6 +70,10 @@ export interface WorkerPoolStats {
   killed: Record<KillReason, number>
   /** Exits by code (`"0"`, `"1"`) or signal (`"SIGKILL"`). */
   exits: Record<string, number>
+  /** Calls run by all its workers since the pool started, those that exited included (as last reported). */
+  calls: number
+  /** Every live worker process, by number. */
+  workers: WorkerRow[]
 }
 
 export interface WorkerPoolOptions {
@@ -90,7 +95,11 @@ export class WorkerPool {
   }
   readonly #events: WorkerProcessEvents = {
     onMove: (worker, from, to) => this.#onMove(worker, from, to),
-    onStatusRequest: (worker, seq) => worker.sendStatus(seq, this.#status()),
+    onStatusRequest: (worker, seq) => {
+      worker.sendStatus(seq, this.#status())
+      // The rows are only as fresh as the last reports: ask for new ones, for the next status.
+      this.refreshReports()
+    },
   }
   #phase: WorkerPoolPhase = 'idle'
   #pending: Socket[] = []
@@ -100,6 +109,8 @@ export class WorkerPool {
   #exited = 0
   readonly #killed: Record<KillReason, number> = { hung: 0, unresponsive: 0, shutdown: 0 }
   readonly #exits: Record<string, number> = {}
+  /** Calls run by workers that have exited. */
+  #exitedCalls = 0
   /** Workers that died before they were ready since the last one became ready. */
   #failuresInARow = 0
   /** Of those, the ones killed by a signal while the pool was starting. */
@@ -139,6 +150,7 @@ export class WorkerPool {
 
   stats(): WorkerPoolStats {
     const s = this.#sets
+    const workers = workerRows([...s.starting, ...s.spare, ...s.active, ...s.ending])
     return {
       spares: s.spare.size,
       active: s.active.size,
@@ -149,7 +161,18 @@ export class WorkerPool {
       exited: this.#exited,
       killed: { ...this.#killed },
       exits: { ...this.#exits },
+      calls: workers.reduce((sum, w) => sum + w.calls, this.#exitedCalls),
+      workers,
     }
+  }
+
+  /**
+   * Asks every ready worker for a fresh report (a heartbeat; its pong carries it), so that the
+   * status rows that follow show the running call and memory as of now rather than of the last
+   * heartbeat (there is none with hungWorkerTimeout Infinity, and spares get none at all).
+   */
+  refreshReports(): void {
+    for (const worker of [...this.#sets.spare, ...this.#sets.active]) worker.ping()
   }
 
   /**
@@ -335,6 +358,7 @@ export class WorkerPool {
   #onExit(worker: WorkerProcess, from: WorkerState): void {
     const exit = worker.exit!
     this.#exited++
+    this.#exitedCalls += worker.report?.calls ?? 0
     const key = exit.signal ?? String(exit.code)
     this.#exits[key] = (this.#exits[key] ?? 0) + 1
     // hung and unresponsive kills are counted when decided; shutdown kills only if a signal was needed.

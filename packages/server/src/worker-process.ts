@@ -26,7 +26,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { CloseCode, formatExitReason } from '@forkd/protocol'
 import { closeFrame } from './close-frame.js'
-import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from './ipc.js'
+import type { ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
@@ -102,6 +102,7 @@ export class WorkerProcess {
   #pingSeq = 0
   #lastPongAt = 0
   #busySince: number | null = null
+  #report: WorkerReport | undefined
   #exit: WorkerExit | undefined
 
   constructor(options: WorkerProcessOptions) {
@@ -154,6 +155,11 @@ export class WorkerProcess {
   /** When the worker's running call started, epoch ms, or null when idle, as of the last pong. */
   get busySince(): number | null {
     return this.#busySince
+  }
+
+  /** What the worker last said about itself (memory, calls, the running call): when ready, in each pong, at its connection's end. */
+  get report(): WorkerReport | undefined {
+    return this.#report
   }
 
   /** Set once the server asked the worker to retire. */
@@ -251,6 +257,7 @@ export class WorkerProcess {
   }
 
   #onMessage(message: WorkerToServer): void {
+    if (isReport((message as { report?: unknown } | undefined)?.report)) this.#report = (message as { report: WorkerReport }).report
     switch (message?.type) {
       case 'ready':
         if (this.#state !== 'starting') return
@@ -342,4 +349,11 @@ export class WorkerProcess {
       })
     }
   }
+}
+
+/** Whether a worker's `report` has the shape the status rows read (a worker runs user code: check). */
+function isReport(value: unknown): value is WorkerReport {
+  const r = value as WorkerReport | undefined
+  return typeof r === 'object' && r !== null && typeof r.rss === 'number' && typeof r.calls === 'number' &&
+    Array.isArray(r.running) && typeof r.statusQueries === 'number'
 }

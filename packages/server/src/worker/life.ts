@@ -24,7 +24,7 @@ import type { Socket } from 'node:net'
 import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, toWireError } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition } from '../define-worker.js'
-import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from '../ipc.js'
+import type { ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from '../ipc.js'
 import { startOrphanWatchdog } from './orphan-watchdog.js'
 import { prewarm } from './prewarm.js'
 import { WorkerSession, type SetupState } from './session.js'
@@ -78,6 +78,15 @@ const toServerThen = (message: WorkerToServer, then: () => void) => {
 
 let statusSeq = 0
 const statusWaiters = new Map<number, (status: Record<string, unknown>) => void>()
+/** Status connections this process is answering (a `forkd top` holds one open). */
+let statusQueries = 0
+
+/** What the server cannot see: memory, calls run, what runs now. Read when the server asks (each pong). */
+function report(): WorkerReport {
+  const session = currentSession()
+  const running = session?.running ?? null
+  return { rss: process.memoryUsage.rss(), calls: session?.calls ?? 0, running: running === null ? [] : [running], statusQueries }
+}
 
 function exit(code: number): never {
   if (life.state !== 'exiting') moveTo({ state: 'exiting' })
@@ -90,10 +99,12 @@ function exit(code: number): never {
  */
 function endConnection(): void {
   if (life.state === 'exiting') return
+  // Taken before the move: the calls run are the session's, which the move leaves behind.
+  const last = report()
   moveTo({ state: 'exiting' })
   // Should the channel never confirm the write, the process still ends.
   setTimeout(() => process.exit(0), 1_000).unref()
-  toServerThen({ type: 'connection-ended' }, () => process.exit(0))
+  toServerThen({ type: 'connection-ended', report: last }, () => process.exit(0))
 }
 
 async function loadDefinition(): Promise<WorkerDefinition> {
@@ -127,10 +138,10 @@ function serve(socket: Socket, definition: WorkerDefinition, setup: SetupState):
   moveTo({ state: 'handshaking', retireWhenGreeted: undefined })
   const codec = new Codec()
   acceptUpgrade(socket, config, {
-    upgraded(ws, path) {
+    upgraded(ws, path, statusInterval) {
       if (path === STATUS_PATH) {
         if (life.state === 'handshaking') moveTo({ state: 'serving', session: null })
-        void answerStatus(ws, codec)
+        void answerStatus(ws, codec, statusInterval)
         return
       }
       const session = startSession(ws, definition, setup, codec)
@@ -160,16 +171,46 @@ function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupS
   }, codec)
 }
 
-async function answerStatus(ws: WebSocket, codec: Codec): Promise<void> {
+/** The server's status, asked over IPC; an `{ error }` when it is gone or does not answer within 2 s. */
+function askServerStatus(): Promise<Record<string, unknown>> {
   const seq = ++statusSeq
-  const status = await new Promise<Record<string, unknown>>((resolve) => {
+  return new Promise((resolve) => {
     if (!process.connected) return resolve({ error: 'the server process is gone' })
-    statusWaiters.set(seq, resolve)
-    toServer({ type: 'status-request', seq })
-    setTimeout(() => resolve({ error: 'the server did not answer' }), 2000).unref()
+    const timer = setTimeout(() => {
+      statusWaiters.delete(seq)
+      resolve({ error: 'the server did not answer' })
+    }, 2000).unref()
+    statusWaiters.set(seq, (status) => {
+      clearTimeout(timer)
+      resolve(status)
+    })
+    toServer({ type: 'status-request', seq, report: report() })
   })
-  ws.send(codec.encode([MessageType.Status, status]), () => ws.close(CloseCode.Normal))
-  ws.on('close', endConnection)
+}
+
+/**
+ * A status connection: one `[11, status]` and a close; with `interval` (`/forkd/status?interval=MS`,
+ * what `forkd top` opens) a status every `interval` ms until the client closes, so that a live view
+ * holds one worker instead of starting one per refresh.
+ */
+async function answerStatus(ws: WebSocket, codec: Codec, interval: number | undefined): Promise<void> {
+  statusQueries++
+  let open = true
+  ws.on('close', () => {
+    open = false
+    endConnection()
+  })
+  for (;;) {
+    const status = await askServerStatus()
+    if (!open) return
+    const last = interval === undefined || status.error !== undefined
+    ws.send(codec.encode([MessageType.Status, status]), () => {
+      if (last) ws.close(CloseCode.Normal)
+    })
+    if (last) return
+    await new Promise((resolve) => setTimeout(resolve, interval))
+    if (!open) return
+  }
 }
 
 function onServerMessage(message: ServerToWorker, handle: unknown, definition: WorkerDefinition, setup: SetupState): void {
@@ -179,7 +220,7 @@ function onServerMessage(message: ServerToWorker, handle: unknown, definition: W
       serve(handle as Socket, definition, setup)
       break
     case 'ping':
-      toServer({ type: 'pong', seq: message.seq, busySince: currentSession()?.busySince ?? null })
+      toServer({ type: 'pong', seq: message.seq, busySince: currentSession()?.busySince ?? null, report: report() })
       break
     case 'retire':
       if (life.state === 'spare') exit(0)
@@ -244,5 +285,5 @@ export async function runWorker(): Promise<void> {
   if (!process.connected) return onServerGone()
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   moveTo({ state: 'spare' })
-  toServer({ type: 'ready', setupFailed: setup.failed })
+  toServer({ type: 'ready', setupFailed: setup.failed, report: report() })
 }
