@@ -69,11 +69,15 @@ interface Waiter {
 /** Reasons counted in `stats().retired`: every removal of a connection that had said hello. */
 export type RetireReason = Exclude<RemoveReason, 'connectFailed'>
 
+/** What `client.stats()` returns: the pool's connections, checkouts, counters and histograms. */
 export interface PoolStats {
   /** Connections in every state but closed. */
   workers: number
+  /** Connected workers waiting for a checkout. */
   idle: number
+  /** Workers checked out. */
   busy: number
+  /** Connections opening (connect and handshake). */
   connecting: number
   /** Released, waiting for the worker's checkoutDone to finish. */
   releasing: number

@@ -10,12 +10,19 @@ import { createHistogram, type RecordableHistogram } from 'node:perf_hooks'
 export interface TimingStats {
   /** Samples recorded. */
   count: number
+  /** The smallest sample, ms (0 when there is none). */
   min: number
+  /** The largest sample, ms (0 when there is none). */
   max: number
+  /** The mean, ms (0 when there is none). */
   mean: number
+  /** The median, ms. */
   p50: number
+  /** The 90th percentile, ms. */
   p90: number
+  /** The 99th percentile, ms. */
   p99: number
+  /** The 99.9th percentile, ms. */
   p999: number
 }
 

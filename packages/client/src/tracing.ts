@@ -65,22 +65,31 @@ export interface CallTraceContext {
 
 /** The message of `forkd:worker:connect`: a worker connection completed its handshake. */
 export interface WorkerConnectMessage {
+  /** The client's `name` option (`''` when unnamed). */
   readonly client: string
+  /** The worker's pid. */
   readonly pid: number
+  /** The worker's number within its server, from 1. */
   readonly workerId: number
+  /** Where the worker was reached: a socket path or `host:port` (`[::1]:port`). */
   readonly endpoint: string
 }
 
 /** The message of `forkd:worker:remove`: a worker connection was closed or lost, and why. */
 export interface WorkerRemoveMessage extends WorkerConnectMessage {
+  /** Why it was removed: `died`, `error`, `maxCheckouts`, `serverReplaced`... (see RemoveReason). */
   readonly reason: RemoveReason
 }
 
 /** The channels, by name. Subscribe with `diagnostics_channel.tracingChannel('forkd:call').subscribe(...)`. */
 export const channelNames = {
+  /** TracingChannel: from `checkout()` (or `run()`) to the grant of a worker or the failure (CheckoutTraceContext). */
   checkout: 'forkd:checkout',
+  /** TracingChannel: one call, to its reply or failure (CallTraceContext). */
   call: 'forkd:call',
+  /** Channel: a worker connection completed its handshake (WorkerConnectMessage). */
   workerConnect: 'forkd:worker:connect',
+  /** Channel: a worker connection was closed or lost (WorkerRemoveMessage). */
   workerRemove: 'forkd:worker:remove',
 } as const
 

@@ -9,9 +9,17 @@ import type { AddressInfo } from 'node:net'
 /** The content type of Prometheus' text format. */
 export const metricsContentType = 'text/plain; version=0.0.4; charset=utf-8'
 
+/** Where `GET /metrics` listens. */
+export interface MetricsAddress {
+  /** The loopback host. */
+  host: string
+  /** The TCP port bound (a free one when 0 was asked for). */
+  port: number
+}
+
 export interface MetricsEndpoint {
   /** The address actually bound (the port, when 0 was asked for). */
-  address: { host: string; port: number }
+  address: MetricsAddress
   close(): Promise<void>
 }
 

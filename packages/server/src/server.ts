@@ -22,7 +22,7 @@ import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
 import { bind, type Binding } from './listen.js'
 import type { Logger } from './logger.js'
-import { startMetricsEndpoint, type MetricsEndpoint } from './metrics-endpoint.js'
+import { startMetricsEndpoint, type MetricsAddress, type MetricsEndpoint } from './metrics-endpoint.js'
 import { metricsText } from './metrics-text.js'
 import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './options.js'
 import { WorkerPool, type WorkerPoolStats } from './worker-pool.js'
@@ -147,7 +147,7 @@ export class Server extends EventEmitter<ServerEvents> {
   }
 
   /** Where `GET /metrics` is served (the `metrics` option, with the port bound), or undefined. */
-  get metricsAddress(): { host: string; port: number } | undefined {
+  get metricsAddress(): MetricsAddress | undefined {
     return this.#metrics?.address
   }
 

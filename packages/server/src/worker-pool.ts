@@ -49,8 +49,10 @@ export const startupSignalRetries = 5
 const spareRefillDelay = 30
 
 type LiveState = Exclude<WorkerState, 'exited'>
+/** The life of the server's worker pool (the diagram at the top of worker-pool.ts). */
 export type WorkerPoolPhase = 'idle' | 'starting' | 'running' | 'failed' | 'closing' | 'closed'
 
+/** The worker counters and rows of `server.status()`. */
 export interface WorkerPoolStats {
   /** Ready workers waiting for a connection. */
   spares: number

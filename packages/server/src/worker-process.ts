@@ -31,6 +31,7 @@ import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
 
+/** A worker process's state, seen from the server (the diagram at the top of worker-process.ts). */
 export type WorkerState = 'starting' | 'spare' | 'active' | 'ending' | 'exited'
 
 /** Why the server killed a worker. */

@@ -17,7 +17,9 @@ export interface RunningCallRow {
 export interface WorkerRow {
   /** Its number within the server, from 1 (the `N` of `forkd-worker:NAME(N)`). */
   id: number
+  /** Its process id (undefined only when the process could not be spawned). */
   pid: number | undefined
+  /** `starting` (loading its module, running setup), `spare`, `active` (serving a connection) or `ending`. */
   state: Exclude<WorkerState, 'exited'>
   /** Milliseconds since it was started. */
   age: number
