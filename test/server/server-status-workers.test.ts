@@ -7,7 +7,7 @@ let env: TestEnv | undefined
 afterEach(async () => {
   await env?.cleanup()
   env = undefined
-})
+}, 60_000)
 
 interface Echo {
   sleep(ms: number): Promise<number>
@@ -15,9 +15,13 @@ interface Echo {
   echo(x: unknown): unknown
 }
 
+/** Generous bounds: these tests start several processes, and the machine may be loaded. */
+const slow = { timeout: 120_000 }
+const waitLong = 60_000
+
 const statusOf = async (path: string) => (await fetchStatus(path)) as unknown as ServerStatus
 
-describe('server status: per-worker rows', () => {
+describe('server status: per-worker rows', slow, () => {
   it('shows a busy worker with its pid, state, RSS, calls served and the running call', async () => {
     env = await startEnv('echo-worker.mjs', { spares: 1 })
     const client = env.client<Echo>()
@@ -31,7 +35,7 @@ describe('server status: per-worker rows', () => {
     const row = await waitFor(async () => {
       const status = await statusOf(env!.path)
       return status.workers.find((w) => w.pid === pid && w.call?.method === 'sleep')
-    }, 'a status row showing the call to sleep')
+    }, 'a status row showing the call to sleep', waitLong)
     expect(row).toMatchObject({ state: 'active', calls: 3, status: false })
     expect(row.id).toBeGreaterThanOrEqual(1)
     expect(row.rss).toBeGreaterThan(10 * 1024 * 1024)
@@ -54,13 +58,13 @@ describe('server status: per-worker rows', () => {
       await c.echo(i)
       // A release with an error retires the worker: its process exits with its calls counted.
       c.release(new Error('retire'))
-      await waitFor(() => env!.server.status().exited >= i + 1, `worker ${i + 1} to exit`)
+      await waitFor(() => env!.server.status().exited >= i + 1, `worker ${i + 1} to exit`, waitLong)
     }
     expect(env.server.status().calls).toBe(6)
   })
 })
 
-describe('server metrics endpoint', () => {
+describe('server metrics endpoint', slow, () => {
   it('answers GET /metrics in Prometheus text while every worker is busy', async () => {
     env = await startEnv('echo-worker.mjs', { spares: 1, maxWorkers: 2, metrics: { port: 0 } })
     const address = env.server.metricsAddress!
@@ -79,7 +83,7 @@ describe('server metrics endpoint', () => {
       expect(res.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8')
       const parsed = parsePrometheus(await res.text())
       return family(parsed, 'forkd_worker_call_running_seconds').metrics.length === 2 ? parsed : undefined
-    }, 'both busy workers in /metrics')
+    }, 'both busy workers in /metrics', waitLong)
     expect(sampleValue(families, 'forkd_workers', { state: 'active' })).toBe(2)
     for (const pid of pids) {
       expect(sampleValue(families, 'forkd_worker_call_running_seconds', { pid: String(pid), method: 'sleep' })).toBeGreaterThanOrEqual(0)

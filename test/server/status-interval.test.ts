@@ -8,7 +8,7 @@ let env: TestEnv | undefined
 afterEach(async () => {
   await env?.cleanup()
   env = undefined
-})
+}, 60_000)
 
 /** The HTTP status and body of a refused upgrade to `path`. */
 function refusal(socketPath: string, path: string): Promise<{ status: number; body: string }> {
@@ -23,13 +23,13 @@ function refusal(socketPath: string, path: string): Promise<{ status: number; bo
   })
 }
 
-describe('status connections with an interval', () => {
+describe('status connections with an interval', { timeout: 120_000 }, () => {
   it('streams a status every interval over one connection, served by one worker', async () => {
     env = await startEnv('echo-worker.mjs', { spares: 1 })
     const statuses: Record<string, unknown>[] = []
     const ended: Error[] = []
     const watch = watchStatus(env.path, 100, { onStatus: (s) => statuses.push(s), onEnd: (e) => ended.push(e) })
-    await waitFor(() => statuses.length >= 3, 'three statuses')
+    await waitFor(() => statuses.length >= 3, 'three statuses', 60_000)
     watch.close()
     const pids = statuses.map((s) => (s.workers as { pid: number; status: boolean }[]).find((w) => w.status)?.pid)
     for (const pid of pids) if (pid !== undefined) env.pids.add(pid)
@@ -58,9 +58,9 @@ describe('status connections with an interval', () => {
     const ended: Error[] = []
     let count = 0
     watchStatus(env.path, 100, { onStatus: () => void count++, onEnd: (e) => ended.push(e) })
-    await waitFor(() => count >= 1, 'a status')
+    await waitFor(() => count >= 1, 'a status', 60_000)
     await env.server.close({ drain: false })
-    await waitFor(() => ended.length === 1, 'the watch to end')
+    await waitFor(() => ended.length === 1, 'the watch to end', 60_000)
     expect(ended[0]!.message).toMatch(new RegExp(`^the status connection to ${env.path} closed \\(\\d+`))
   })
 })
