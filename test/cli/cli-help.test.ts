@@ -38,7 +38,7 @@ describe('forkd --help', () => {
   })
 
   it('keeps every help line within 100 columns', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['status', '--help']])
+    for (const args of [['--help'], ['serve', '--help'], ['status', '--help'], ['top', '--help']])
       for (const line of (await run(...args)).stdout.split('\n')) expect(line.length, `${args.join(' ')}: ${line}`).toBeLessThanOrEqual(100)
   })
 })

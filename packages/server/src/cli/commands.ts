@@ -45,6 +45,6 @@ ${commands.map((c) => `  ${c.name.padEnd(8)}${c.summary}`).join('\n')}
 
 Flags of serve:
 ${formatFlags(serveFlags)}Environment: FORKD_DEBUG=1 logs debug records (as --log-level debug).
-'forkd serve --help', 'forkd status --help' and 'forkd top --help' say more (signals, exit status, examples).
+'forkd COMMAND --help' says more (flags, signals, exit status, examples).
 `
 }
