@@ -145,7 +145,7 @@ export function renderMarkdown(results: readonly WorkloadResult[], run: RunInfo)
     'npm run bench                         # everything; writes this file and the charts in benchmarks/',
     'npm run bench -- --quick              # a smoke check in under a minute, prints only (add --write to write)',
     'npm run bench -- --pin split          # client on CPU 0, every peer process on CPU 1 (same: all on 0)',
-    'npm run bench -- --only surge         # one workload: held, cycle, pipelined, surge, priority, fresh, binary, memory, logs, transports, concurrency',
+    'npm run bench -- --only surge         # one workload: held, cycle, pipelined, surge, priority, fresh, binary, memory, logs, transports, concurrency, observability',
     'npm run bench -- --only fresh --charts /tmp/charts   # also render that workload\'s charts (SVG) there',
     'npm run bench -- --retries 0          # never run a workload again, even when a check is noisy',
     'npm run bench -- --only fresh --keep-ca-certs   # as the machine\'s environment has it (see Environment above)',

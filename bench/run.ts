@@ -25,6 +25,7 @@ import { freshWorker } from './workloads/fresh-worker.js'
 import { heldCalls } from './workloads/held-calls.js'
 import { logs } from './workloads/logs.js'
 import { memory } from './workloads/memory.js'
+import { observability } from './workloads/observability.js'
 import { pipelined } from './workloads/pipelined.js'
 import { prioritySurge } from './workloads/priority-surge.js'
 import { surgeWorkload } from './workloads/surge.js'
@@ -43,6 +44,7 @@ const workloads: Record<WorkloadName, (ctx: BenchContext) => Promise<WorkloadRes
   logs,
   transports: transportsWorkload,
   concurrency: concurrencyWorkload,
+  observability,
 }
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url))

@@ -2,7 +2,7 @@
 import { cpus } from 'node:os'
 import { parseArgs } from 'node:util'
 
-export const workloadNames = ['held', 'cycle', 'pipelined', 'surge', 'priority', 'fresh', 'binary', 'memory', 'logs', 'transports', 'concurrency'] as const
+export const workloadNames = ['held', 'cycle', 'pipelined', 'surge', 'priority', 'fresh', 'binary', 'memory', 'logs', 'transports', 'concurrency', 'observability'] as const
 export type WorkloadName = (typeof workloadNames)[number]
 
 export type Pinning = 'none' | 'same' | 'split'
@@ -33,6 +33,8 @@ export interface BenchOptions {
   charts: string | undefined
   /** Leave NODE_EXTRA_CA_CERTS in the environment of every process started (removed by default). */
   keepCaCerts: boolean
+  /** A git revision whose @forkd/client the observability workload times against the current one. */
+  baseline: string | undefined
 }
 
 export const usage = `usage: npm run bench -- [options]
@@ -50,6 +52,8 @@ export const usage = `usage: npm run bench -- [options]
   --charts DIR      write the SVG charts into DIR (default: docs/benchmarks/ when writing the docs)
   --keep-ca-certs   leave NODE_EXTRA_CA_CERTS set: by default the run removes it, since Node 20
                     parses that file at every process start (tens of ms of CPU)
+  --baseline REF    the observability workload also times @forkd/client as of git revision REF
+                    (built into the run's folder), e.g. the commit before a change to the client
   --json FILE       also write every per-round sample as JSON
   --prof DIR        run the client, the forkd server and its workers under --cpu-prof into DIR
                     (bench/dist/tools/profile-summary.js FILE lists the top self times)
@@ -72,6 +76,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       prof: { type: 'string' },
       'forkd-only': { type: 'boolean', default: false },
       'keep-ca-certs': { type: 'boolean', default: false },
+      baseline: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -122,5 +127,6 @@ export function parseOptions(argv: string[]): BenchOptions {
     retryBudget,
     charts: values.charts,
     keepCaCerts: values['keep-ca-certs'],
+    baseline: values.baseline,
   }
 }

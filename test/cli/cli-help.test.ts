@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { serveFlags } from '../../packages/server/dist/cli/serve.js'
 import { statusFlags } from '../../packages/server/dist/cli/status.js'
+import { topFlags } from '../../packages/server/dist/cli/top.js'
 import { runCli } from '../support/cli.js'
 
 const run = (...args: string[]) => runCli(args)
@@ -37,7 +38,7 @@ describe('forkd --help', () => {
   })
 
   it('keeps every help line within 100 columns', async () => {
-    for (const args of [['--help'], ['serve', '--help'], ['status', '--help']])
+    for (const args of [['--help'], ['serve', '--help'], ['status', '--help'], ['top', '--help']])
       for (const line of (await run(...args)).stdout.split('\n')) expect(line.length, `${args.join(' ')}: ${line}`).toBeLessThanOrEqual(100)
   })
 })
@@ -84,5 +85,20 @@ describe('forkd status --help', () => {
     for (const flag of statusFlags) expect(result.stdout).toContain(`--${flag.name}`)
     expect(result.stdout.replace(/\s+/g, ' ')).toContain('1 when no forkd server answers on PATH (no such socket, not a socket, nothing listening, or no answer in time)')
     expect((await run('help', 'status')).stdout).toBe(result.stdout)
+  })
+})
+
+describe('forkd top --help', () => {
+  it('says what top shows, how to quit, its flags and its exit statuses', async () => {
+    const result = await run('top', '--help')
+    expect(result.status).toBe(0)
+    expect(result.stdout).toMatch(/^Usage: forkd top PATH \[--interval MS\] \[--no-colour\]\n\nA live view of the forkd server listening on PATH/)
+    for (const flag of topFlags) expect(result.stdout).toContain(`--${flag.name}`)
+    const flat = result.stdout.replace(/\s+/g, ' ')
+    expect(flat).toContain('until you press q (or Ctrl-C)')
+    expect(flat).toContain('When stdout is not a terminal it prints one plain table')
+    expect(flat).toContain('Exit status: 0 after q, or after the table when not on a terminal; 1 when no forkd server answers on PATH')
+    expect((await run('help', 'top')).stdout).toBe(result.stdout)
+    expect((await run('--help')).stdout).toContain("\n  top     a live view of a running server's workers (q quits)\n")
   })
 })

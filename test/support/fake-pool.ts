@@ -60,7 +60,7 @@ export function makePool(options: Partial<ClientOptions> = {}, hasCheckoutDone =
     let checkout: Checkout | undefined
     let error: Error | undefined
     let settled = false
-    void pool.acquire({ timeout: 30_000, sink: undefined, site: undefined, priority: 0, signal: undefined, ...more }).then(
+    void pool.acquire({ timeout: 30_000, sink: undefined, site: undefined, priority: 0, signal: undefined, trace: undefined, ...more }).then(
       (c) => {
         granted.push(label)
         checkout = c

@@ -14,13 +14,15 @@
  *     │                      │
  *     └──fatal error─────────┴──► fatal ──release()──► ended
  */
-import { CallFlags, MessageType, ProtocolError, type ErrorMessage, type EventMessage, type LogMessage, type OkMessage } from '@forkd/protocol'
+import { CallFlags, MessageType, ProtocolError, describeEndpoint, type ErrorMessage, type EventMessage, type LogMessage, type OkMessage } from '@forkd/protocol'
 import {
   AbortedError, CancelledError, CheckoutReleasedError, SetupError, TimeoutError, WorkerError,
 } from './errors.js'
 import { describeSite, type CheckoutSite, type LeakTarget } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
 import type { CheckoutOutcome, RemoveReason } from './retirement.js'
+import type { ClientTimings } from './timing.js'
+import { callChannel, traced, type CallTraceContext } from './tracing.js'
 import { warnOnce } from './warn-once.js'
 import type { Lessee, PooledConnection } from './worker-connection.js'
 
@@ -30,9 +32,13 @@ interface PendingCall {
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
   onEvent: ((name: string, data: unknown) => void) | undefined
+  /** When the call was made and when it reached the head of the queue (performance.now() ms), kept when a log sink or timing needs them. */
   madeAt: number
   headAt: number
 }
+
+/** Checkout ids, unique in the process, so that traces of several clients never share one. */
+let lastCheckoutId = 0
 
 export interface CheckoutSettings {
   /** Shown in messages as `NAME -> method`. */
@@ -51,6 +57,8 @@ export interface CheckoutSettings {
   holdWarning: number
   /** Where warnings go: a process warning and the client's log. */
   warn: (message: string, code: string) => void
+  /** The client's histograms, when `recordTiming` is on: this checkout records its calls' run times. */
+  timings: ClientTimings | undefined
 }
 
 export class CheckoutState implements Lessee, LeakTarget {
@@ -72,11 +80,16 @@ export class CheckoutState implements Lessee, LeakTarget {
   #onSignal: (() => void) | undefined
   /** When the checkout was granted (performance.now() ms). */
   readonly grantedAt = performance.now()
+  /** Unique in this process: traces of the checkout and of its calls carry it. */
+  readonly id = ++lastCheckoutId
+  /** Whether calls need their times: for the log sink's timer records or for the run-time histogram. */
+  readonly #timed: boolean
 
   /** Takes the lease of `conn` (an idle connection). */
   constructor(conn: PooledConnection, settings: CheckoutSettings) {
     this.conn = conn
     this.#settings = settings
+    this.#timed = settings.sink !== undefined || settings.timings !== undefined
     this.#epoch = conn.lease(this)
     const signal = settings.signal
     if (signal !== undefined) {
@@ -121,6 +134,25 @@ export class CheckoutState implements Lessee, LeakTarget {
   }
 
   call(method: unknown, args: unknown[], onEvent?: (name: string, data: unknown) => void, signal?: AbortSignal): Promise<unknown> {
+    if (traced(callChannel)) return this.#tracedCall(method, args, onEvent, signal)
+    return this.#call(method, args, onEvent, signal)
+  }
+
+  /** A call with someone listening on `forkd:call`: its context is made only then. */
+  #tracedCall(method: unknown, args: unknown[], onEvent: ((name: string, data: unknown) => void) | undefined, signal: AbortSignal | undefined): Promise<unknown> {
+    const info = this.conn.info
+    const context: CallTraceContext = {
+      client: this.#settings.clientName,
+      method: typeof method === 'string' ? method : null,
+      pid: info.pid,
+      workerId: info.id,
+      endpoint: describeEndpoint(this.conn.endpoint),
+      checkoutId: this.id,
+    }
+    return callChannel.tracePromise(this.#call, context, this, method, args, onEvent, signal)
+  }
+
+  #call(method: unknown, args: unknown[], onEvent: ((name: string, data: unknown) => void) | undefined, signal: AbortSignal | undefined): Promise<unknown> {
     if (method !== null && typeof method !== 'string')
       return Promise.reject(new TypeError(`forkd checkout: a method name must be a string, got ${typeof method === 'number' ? method : typeof method}`))
     if (this.#released) return Promise.reject(new CheckoutReleasedError(this.#label(method)))
@@ -139,7 +171,7 @@ export class CheckoutState implements Lessee, LeakTarget {
       return Promise.reject(error)
     }
     const promise = new Promise((resolve, reject) => {
-      const now = sink === undefined ? 0 : performance.now()
+      const now = this.#timed ? performance.now() : 0
       this.#inflight.push({ id, method, resolve, reject, onEvent, madeAt: now, headAt: now })
       if (this.#inflight.length - this.#head === 1) this.#startTimer()
     })
@@ -191,7 +223,7 @@ export class CheckoutState implements Lessee, LeakTarget {
     if (call === undefined || call.id !== message[1])
       throw new ProtocolError(`worker replied to call ${message[1]}, but the next outstanding call is ${call?.id ?? 'none'}`)
     this.#inflight[this.#head++] = undefined as never
-    this.#recordTimer(call, message[0] === MessageType.Ok)
+    if (this.#timed) this.#recordTimes(call, message[0] === MessageType.Ok)
     if (message[0] === MessageType.Ok) {
       call.resolve(message[2])
     } else {
@@ -228,13 +260,15 @@ export class CheckoutState implements Lessee, LeakTarget {
       if (this.#released) this.#end()
       return
     }
-    if (this.#settings.sink !== undefined) this.#inflight[this.#head]!.headAt = performance.now()
+    if (this.#timed) this.#inflight[this.#head]!.headAt = performance.now()
     this.#startTimer()
   }
 
-  #recordTimer(call: PendingCall, ok: boolean): void {
-    if (this.#settings.sink === undefined) return
+  /** The call got its outcome: its run time goes to the histogram and, with a log sink, a timer record. */
+  #recordTimes(call: PendingCall, ok: boolean): void {
     const now = performance.now()
+    this.#settings.timings?.run.record(now - call.headAt)
+    if (this.#settings.sink === undefined) return
     this.#deliver({
       level: 'timer',
       time: Date.now(),
@@ -300,6 +334,9 @@ export class CheckoutState implements Lessee, LeakTarget {
     this.#error ??= error
     this.#stopTimer()
     const firstUnsent = Math.max(this.#head, this.#inflight.length - unsent)
+    // The call the worker was running (a timeout, a death) ran until now; the ones behind it never ran.
+    const timings = this.#settings.timings
+    if (timings !== undefined && this.#head < firstUnsent) timings.run.record(performance.now() - this.#inflight[this.#head]!.headAt)
     for (let i = this.#head; i < this.#inflight.length; i++) {
       const call = this.#inflight[i]!
       if (i < firstUnsent) call.reject(error)

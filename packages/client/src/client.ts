@@ -10,8 +10,12 @@ import { toSinkFunction, type LogRecord } from './log-sink.js'
 import { checkTimeout, normalizeClientOptions, type ClientOptions, type NormalizedClientOptions } from './options.js'
 import type { PoolObserver, WorkerInfo, WorkerRef } from './pool-events.js'
 import { Pool, type CheckoutRequest, type PoolStats } from './pool.js'
+import type { ClientTimings } from './timing.js'
 import type { Checkout, CheckoutOptions } from './remote-types.js'
 import type { RemoveReason } from './retirement.js'
+import {
+  checkoutChannel, traced, workerConnectChannel, workerRemoveChannel, type CheckoutTraceContext, type WorkerConnectMessage, type WorkerRemoveMessage,
+} from './tracing.js'
 import { warnOnce } from './warn-once.js'
 
 /** The client's events: observational only. There is never an `'error'` event. */
@@ -31,6 +35,19 @@ export interface ClientEvents {
 }
 
 const eventNames = ['connect', 'connectError', 'acquire', 'acquireError', 'release', 'remove'] as const
+
+/** Each client's histograms, for the Prometheus collector (prometheus.ts): not public API. */
+const timingsOf = new WeakMap<object, () => ClientTimings | undefined>()
+
+/** The histograms of `client`, undefined with `recordTiming: false`. Internal to this package. */
+export function clientTimings(client: object): ClientTimings | undefined {
+  return timingsOf.get(client)?.()
+}
+
+/** Whether `value` is a Client of this copy of the package. Internal to this package. */
+export function isClient(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && timingsOf.has(value)
+}
 
 /**
  * A forkd client: a pool of connections to worker processes of one or more forkd servers (a list,
@@ -58,6 +75,7 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     super()
     this.#options = normalizeClientOptions(options as unknown as ClientOptions<never>)
     this.#pool = new Pool(this.#options, this.#observer())
+    timingsOf.set(this, () => this.#pool.timings)
   }
 
   /** Options after defaults, for diagnostics. */
@@ -82,12 +100,17 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     } catch (error) {
       return Promise.reject(error)
     }
+    if (request.trace !== undefined) return checkoutChannel.tracePromise(this.#acquire, request.trace, this, request) as Promise<Checkout<W2>>
+    return this.#acquire(request) as Promise<Checkout<W2>>
+  }
+
+  #acquire(request: CheckoutRequest): Promise<Checkout<unknown>> {
     if (this.#draining !== undefined || this.#closing !== undefined) {
       const error = new ClientClosedError(this.#options.name)
       this.#emit('acquireError', error)
       return Promise.reject(error)
     }
-    return this.#pool.acquire(request) as Promise<Checkout<W2>>
+    return this.#pool.acquire(request)
   }
 
   #request(options: CheckoutOptions, below: Function): CheckoutRequest {
@@ -98,12 +121,15 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     if (!Number.isSafeInteger(priority)) throw new TypeError(`forkd checkout: option "priority" must be an integer, got ${String(priority)}`)
     const signal = options.signal
     if (signal !== undefined && !(signal instanceof AbortSignal)) throw new TypeError(`forkd checkout: option "signal" must be an AbortSignal, got ${typeof signal}`)
+    // Made only when someone listens on forkd:checkout: without a subscriber a checkout builds nothing.
+    const trace: CheckoutTraceContext | undefined = traced(checkoutChannel) ? { client: this.#options.name, priority, timeout } : undefined
     return {
       timeout,
       priority,
       signal,
       sink: options.log === undefined ? undefined : toSinkFunction(options.log),
       site: captureSite(this.#options.trackCheckoutSites, below),
+      trace,
     }
   }
 
@@ -146,7 +172,11 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     this.#pool.resume()
   }
 
-  /** Counts of workers by state, waiting checkouts, retirements, and one row per endpoint and per DNS name. */
+  /**
+   * Counts of workers by state, waiting checkouts, retirements, timeouts, one row per endpoint and
+   * per DNS name, and the `waitTime`, `runTime` and `holdTime` histograms (ms; see
+   * docs/observability.md).
+   */
   stats(): PoolStats {
     return this.#pool.stats()
   }
@@ -198,10 +228,13 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     const info = (ref: WorkerRef): WorkerInfo => ({ pid: ref.info.pid, id: ref.info.id, endpoint: describeEndpoint(ref.endpoint) })
     const listened = (event: (typeof eventNames)[number]) => this.listenerCount(event) > 0
     const logs = () => this.#options.log !== undefined
+    const message = (ref: WorkerRef): WorkerConnectMessage =>
+      ({ client: this.#options.name, pid: ref.info.pid, workerId: ref.info.id, endpoint: describeEndpoint(ref.endpoint) })
     return {
       connect: (ref) => {
         if (listened('connect')) this.#emit('connect', info(ref))
         if (logs()) this.#log('debug', 'worker connected', info(ref), null)
+        if (workerConnectChannel.hasSubscribers) workerConnectChannel.publish(message(ref))
       },
       connectError: (error, endpoint) => {
         if (listened('connectError')) this.#emit('connectError', error)
@@ -219,6 +252,7 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
       remove: (ref, reason) => {
         if (listened('remove')) this.#emit('remove', info(ref), reason)
         if (logs()) this.#log(reason === 'died' ? 'warn' : 'info', `worker removed: ${reason}`, info(ref), { reason, endpoint: describeEndpoint(ref.endpoint) })
+        if (workerRemoveChannel.hasSubscribers) workerRemoveChannel.publish({ ...message(ref), reason } satisfies WorkerRemoveMessage)
       },
       warn: (message, code) => {
         process.emitWarning(message, { code })

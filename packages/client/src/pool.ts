@@ -40,6 +40,8 @@ import {
   endpointRemoved, idleTimeout, maxCheckouts, maxWorkerAge, maxWorkerMemory, reasonOnRelease, reasonWhenIdle, reforkAfterError, serverRequest,
   type CheckoutOutcome, type PoolFacts, type RemoveReason, type RetirementRule,
 } from './retirement.js'
+import { ClientTimings, type TimingStats } from './timing.js'
+import type { CheckoutTraceContext } from './tracing.js'
 import type { QueueHandle, WaitQueue } from './wait-queue.js'
 import type { ConnectionListener, ConnectionNotice, ConnectionOptions, ConnectionState, PooledConnection } from './worker-connection.js'
 
@@ -51,6 +53,8 @@ export interface CheckoutRequest {
   readonly site: CheckoutSite | undefined
   readonly priority: number
   readonly signal: AbortSignal | undefined
+  /** The `forkd:checkout` trace's context, when someone listens: the pool fills in the grant. */
+  readonly trace: CheckoutTraceContext | undefined
 }
 
 /** A checkout waiting for a worker: data the pool owns and settles. */
@@ -68,11 +72,15 @@ interface Waiter {
 /** Reasons counted in `stats().retired`: every removal of a connection that had said hello. */
 export type RetireReason = Exclude<RemoveReason, 'connectFailed'>
 
+/** What `client.stats()` returns: the pool's connections, checkouts, counters and histograms. */
 export interface PoolStats {
   /** Connections in every state but closed. */
   workers: number
+  /** Connected workers waiting for a checkout. */
   idle: number
+  /** Workers checked out. */
   busy: number
+  /** Connections opening (connect and handshake). */
   connecting: number
   /** Released, waiting for the worker's checkoutDone to finish. */
   releasing: number
@@ -90,6 +98,14 @@ export interface PoolStats {
   endpoints: EndpointStats[]
   /** One row per DNS name in `connect` (empty when there is none). */
   names: NameStats[]
+  /** Checkouts that timed out waiting for a worker (TimeoutError before a grant). */
+  timeouts: number
+  /** From `checkout()` to the grant of a worker, ms; undefined with `recordTiming: false`. */
+  waitTime: TimingStats | undefined
+  /** Per call: from its turn on the worker (sent, or the call before it answered) to its outcome, ms. */
+  runTime: TimingStats | undefined
+  /** From the grant to the worker's return to the pool (released, its calls settled), ms. */
+  holdTime: TimingStats | undefined
 }
 
 /** What the pool's unit tests replace. */
@@ -123,6 +139,8 @@ export class Pool implements ConnectionListener {
   #paused = false
   #closed = false
   #checkouts = 0
+  #timeouts = 0
+  readonly #timings: ClientTimings | undefined
   #warnedConnectFailing = false
   readonly #retired: Record<RetireReason, number> = {
     error: 0, maxCheckouts: 0, serverReplaced: 0, died: 0, fatal: 0, checkoutDoneFailed: 0, clientClosed: 0, validate: 0, endpointRemoved: 0, unresponsive: 0,
@@ -142,6 +160,7 @@ export class Pool implements ConnectionListener {
     this.#options = options
     this.#observer = observer
     this.#started = options.autostart
+    this.#timings = options.recordTiming ? new ClientTimings() : undefined
     this.#opener = new ConnectionOpener({
       sources: options.connect,
       resolver: options.resolver,
@@ -200,7 +219,16 @@ export class Pool implements ConnectionListener {
       paused: this.#paused,
       endpoints: this.#opener.stats({ idle: this.#idle, busy: this.#busy, connecting: this.#connecting, releasing: this.#releasing }),
       names: this.#opener.nameStats(),
+      timeouts: this.#timeouts,
+      waitTime: this.#timings?.wait.stats(),
+      runTime: this.#timings?.run.stats(),
+      holdTime: this.#timings?.hold.stats(),
     }
+  }
+
+  /** The histograms themselves, for the Prometheus collector's buckets; undefined with `recordTiming: false`. */
+  get timings(): ClientTimings | undefined {
+    return this.#timings
   }
 
   /**
@@ -236,7 +264,7 @@ export class Pool implements ConnectionListener {
   #arm(waiter: Waiter): void {
     const request = waiter.request
     if (request.timeout !== Infinity && waiter.timer === undefined)
-      waiter.timer = setTimeout(() => this.#settle(waiter, this.#waitTimedOut(waiter)), request.timeout)
+      waiter.timer = setTimeout(() => this.#timedOut(waiter), request.timeout)
     if (request.signal !== undefined && waiter.onAbort === undefined) {
       const signal = request.signal
       waiter.onAbort = () => this.#settle(waiter, new AbortError(`checkout aborted while waiting for a worker: ${reasonText(signal.reason)}`, { cause: signal.reason }))
@@ -255,11 +283,18 @@ export class Pool implements ConnectionListener {
     return undefined
   }
 
+  #timedOut(waiter: Waiter): void {
+    if (waiter.state === 'settled') return
+    this.#timeouts++
+    this.#settle(waiter, this.#waitTimedOut(waiter))
+  }
+
   /** Ends a waiter's wait with `error` (its timeout, its signal, close); harmless once settled. */
   #settle(waiter: Waiter, error: Error): void {
     if (waiter.state === 'settled') return
     const wasWaiting = waiter.state === 'waiting'
     this.#endWait(waiter)
+    if (waiter.request.trace !== undefined) waiter.request.trace.waitTime = performance.now() - waiter.since
     waiter.reject(error)
     this.#observer.acquireError(error)
     if (wasWaiting) this.#dispatch()
@@ -305,13 +340,14 @@ export class Pool implements ConnectionListener {
       holdWarning: this.#options.holdWarning,
       warn: this.#warn,
       onEnd: this.#onCheckoutEnd,
+      timings: this.#timings,
     })
     this.#leases.set(conn, checkout)
     const proxy = createCheckoutProxy(checkout)
     trackLeak(proxy, checkout, request.site)
     const validate = this.#options.validate
     if (validate === undefined) {
-      this.#deliver(waiter, proxy, conn)
+      this.#deliver(waiter, proxy, checkout)
       return
     }
     if (waiter.handle !== undefined) this.#queue.remove(waiter.handle)
@@ -330,7 +366,7 @@ export class Pool implements ConnectionListener {
   #validated(waiter: Waiter, proxy: Checkout<unknown>, checkout: CheckoutState, failure: Error | undefined): void {
     if (failure === undefined && checkout.fatal === undefined && waiter.state === 'validating') {
       this.#validating.delete(checkout)
-      this.#deliver(waiter, proxy, checkout.conn)
+      this.#deliver(waiter, proxy, checkout)
       return
     }
     // A worker that failed validation is retired; one that passed after its checkout gave up waits
@@ -344,11 +380,22 @@ export class Pool implements ConnectionListener {
     }
   }
 
-  #deliver(waiter: Waiter, proxy: Checkout<unknown>, conn: PooledConnection): void {
+  #deliver(waiter: Waiter, proxy: Checkout<unknown>, checkout: CheckoutState): void {
     this.#endWait(waiter)
     this.#checkouts++
     if (this.#options.allowExitOnIdle) this.#updateKeepAlive()
-    this.#observer.acquire(conn, performance.now() - waiter.since)
+    const conn = checkout.conn
+    const waited = performance.now() - waiter.since
+    this.#timings?.wait.record(waited)
+    const trace = waiter.request.trace
+    if (trace !== undefined) {
+      trace.checkoutId = checkout.id
+      trace.pid = conn.info.pid
+      trace.workerId = conn.info.id
+      trace.endpoint = describeEndpoint(conn.endpoint)
+      trace.waitTime = waited
+    }
+    this.#observer.acquire(conn, waited)
     waiter.resolve(proxy)
   }
 
@@ -357,7 +404,10 @@ export class Pool implements ConnectionListener {
     untrackLeak(checkout)
     const conn = checkout.conn
     this.#leases.delete(conn)
-    if (!this.#validating.has(checkout)) this.#observer.release(conn, outcome.error)
+    if (!this.#validating.has(checkout)) {
+      this.#timings?.hold.record(performance.now() - checkout.grantedAt)
+      this.#observer.release(conn, outcome.error)
+    }
     if (conn.state !== 'busy') return
     const reason = this.#closed ? 'clientClosed' : outcome.retireAs ?? reasonOnRelease(this.#rules, conn, outcome, this.#facts)
     if (reason !== undefined) conn.close(reason)

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * The `forkd` command: `forkd serve` runs a server in the foreground, `forkd status` prints a running
- * server's status as JSON. The commands and their flags are tables in ./cli/; this file dispatches
+ * server's status as JSON, `forkd top` shows it live. The commands and their flags are tables in ./cli/; this file dispatches
  * and turns errors into one clear message and an exit status.
  */
 import { SocketPathError, WorkerModuleError } from './errors.js'

@@ -22,6 +22,29 @@ export interface WorkerBootConfig {
   concurrency: number
 }
 
+/** A call (or hook) running in a worker, as the worker reports it. */
+export interface RunningCall {
+  /** The method; `()` for a call of a function interface, `(checkoutDone)` for the hook. */
+  method: string
+  /** When it started, epoch ms. */
+  since: number
+}
+
+/**
+ * What a worker tells the server about itself, which the server cannot see from outside: sent in
+ * `ready`, every `pong`, `status-request` and `connection-ended`, so it costs no message of its own.
+ */
+export interface WorkerReport {
+  /** Resident set size of the worker process, bytes. */
+  rss: number
+  /** Calls this process has run, over all its connections. */
+  calls: number
+  /** What runs now: one entry per connection with a running call (or hook). */
+  running: RunningCall[]
+  /** Status connections it is serving (`forkd status`, `forkd top`). */
+  statusQueries: number
+}
+
 /** Server → worker. */
 export type ServerToWorker =
   /** Sent with the accepted socket as the handle; `seq` numbers the process's connections, from 1. */
@@ -35,21 +58,21 @@ export type ServerToWorker =
 
 /** Worker → server. */
 export type WorkerToServer =
-  /** The module is loaded and setup has finished (successfully or not); `rss` in bytes. */
-  | { type: 'ready'; setupFailed: boolean; rss: number }
+  /** The module is loaded and setup has finished (successfully or not). */
+  | { type: 'ready'; setupFailed: boolean; report?: WorkerReport }
   /** The module could not be loaded; the worker exits right after. */
   | { type: 'load-failed'; message: string }
   /**
    * Heartbeat answer. `busySince` is the epoch ms at which the process's oldest running call (or
-   * checkoutDone) started, or null when idle; `rss` its resident set size in bytes.
+   * checkoutDone) started, or null when idle.
    */
-  | { type: 'pong'; seq: number; busySince: number | null; rss: number }
-  /** A status connection asks for the server's status. */
-  | { type: 'status-request'; seq: number }
+  | { type: 'pong'; seq: number; busySince: number | null; report?: WorkerReport }
+  /** A status connection asks for the server's status; the report makes the asking worker's own row current. */
+  | { type: 'status-request'; seq: number; report?: WorkerReport }
   /**
    * The worker is done with connection `seq` (its client closed it, it was refused or timed out, or
    * the worker closed it with a close frame of its own). Sent before the worker exits, so the server
    * closes its copy of the socket without writing last words on it. `retire`: the process was
    * retired through this connection (concurrency > 1): hand it no new connection.
    */
-  | { type: 'connection-ended'; seq: number; retire: boolean }
+  | { type: 'connection-ended'; seq: number; retire: boolean; report?: WorkerReport }

@@ -4,6 +4,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Limits } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
+import { normalizeMetricsOptions, type MetricsOptions } from './metrics-options.js'
 
 /** Where the server listens: a Unix socket path, or a TCP host and port. */
 export type ListenTarget = string | { host: string; port: number }
@@ -50,6 +51,11 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv
   /** Node flags of worker processes (e.g. `['--import', 'tsx']`). Default none. */
   execArgv?: string[]
+  /**
+   * Serve the status as Prometheus text on `GET http://HOST:PORT/metrics`, plain HTTP on a loopback
+   * address only (it has no authentication). Default: no endpoint. See docs/observability.md.
+   */
+  metrics?: MetricsOptions
 }
 
 export interface NormalizedServerOptions {
@@ -72,6 +78,7 @@ export interface NormalizedServerOptions {
   workerOutput: { stdout: OutputLevel; stderr: OutputLevel }
   env: NodeJS.ProcessEnv
   execArgv: string[]
+  metrics: { host: string; port: number } | undefined
 }
 
 const defaults = {
@@ -87,7 +94,7 @@ const defaults = {
   drainTimeout: 30_000,
 }
 
-const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', ...Object.keys(defaults)])
+const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', 'metrics', ...Object.keys(defaults)])
 const outputLevels = new Set(['debug', 'info', 'warn', 'error', 'ignore'])
 
 const checks: OptionChecks = optionChecks('forkd Server')
@@ -176,6 +183,7 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
     workerOutput,
     env: options.env ?? process.env,
     execArgv: options.execArgv ?? [],
+    metrics: normalizeMetricsOptions(options.metrics, fail),
   }
 }
 

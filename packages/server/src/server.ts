@@ -22,6 +22,8 @@ import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
 import { bind, type Binding } from './listen.js'
 import type { Logger } from './logger.js'
+import { startMetricsEndpoint, type MetricsAddress, type MetricsEndpoint } from './metrics-endpoint.js'
+import { metricsText } from './metrics-text.js'
 import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './options.js'
 import { WorkerPool, type WorkerPoolStats } from './worker-pool.js'
 
@@ -85,6 +87,7 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #startedAt = Date.now()
   #state: ServerState = 'starting'
   #binding: Binding | undefined
+  #metrics: MetricsEndpoint | undefined
   #refused = 0
   #closing: Promise<void> | undefined
   #drainTimer: NodeJS.Timeout | undefined
@@ -121,10 +124,31 @@ export class Server extends EventEmitter<ServerEvents> {
 
   async #start(): Promise<void> {
     await this.#pool.start()
+    // Before binding: a server that cannot serve its metrics must fail without taking a socket over.
+    if (this.#o.metrics !== undefined) await this.#startMetrics(this.#o.metrics)
     this.#binding = await bind(this.#net, this.#o.listen, this.#o.socketMode, () => this.#onReplaced())
     if (this.#state !== 'starting') throw new ServerClosedError('the server was closed while starting')
     this.#state = 'listening'
     this.#log.info(`listening on ${describeAddress(this.#binding.address)}`, { pid: process.pid, worker: this.#o.workerPath })
+  }
+
+  async #startMetrics({ host, port }: { host: string; port: number }): Promise<void> {
+    const render = () => {
+      // This scrape shows the reports of the last heartbeat; ask for fresh ones for the next.
+      this.#pool.refreshReports()
+      return metricsText(this.status())
+    }
+    try {
+      this.#metrics = await startMetricsEndpoint(host, port, render)
+    } catch (error) {
+      throw new Error(`forkd Server: cannot serve metrics on ${host}:${port}: ${(error as Error).message}`, { cause: error })
+    }
+    this.#log.info(`metrics on http://${host.includes(':') ? `[${host}]` : host}:${this.#metrics.address.port}/metrics`)
+  }
+
+  /** Where `GET /metrics` is served (the `metrics` option, with the port bound), or undefined. */
+  get metricsAddress(): MetricsAddress | undefined {
+    return this.#metrics?.address
   }
 
   get state(): ServerState {
@@ -146,6 +170,11 @@ export class Server extends EventEmitter<ServerEvents> {
     return this.#closed
   }
 
+  /**
+   * A snapshot of the server: its counters, and a row per live worker (`workers`: pid, state, age,
+   * RSS, calls run, the running call's method and time) as of the workers' last reports, which are
+   * refreshed by every status request and every `/metrics` scrape.
+   */
   status(): ServerStatus {
     return {
       pid: process.pid,
@@ -215,7 +244,9 @@ export class Server extends EventEmitter<ServerEvents> {
     this.#state = 'closing'
     if (this.#net.listening) this.#net.close()
     this.#binding?.release()
+    const metrics = this.#metrics?.close()
     await this.#pool.close(retireReason)
+    await metrics
     if (this.#drainTimer !== undefined) clearTimeout(this.#drainTimer)
     this.#state = 'closed'
     const { started, exited } = this.#pool.stats()

@@ -37,6 +37,7 @@ import { HungWatch } from './hung-watch.js'
 import type { Logger } from './logger.js'
 import type { NormalizedServerOptions } from './options.js'
 import { WorkerProcess, type KillReason, type WorkerProcessEvents, type WorkerState } from './worker-process.js'
+import { workerRows, type WorkerRow } from './worker-rows.js'
 
 const workerEntry = fileURLToPath(new URL('./worker/entry.js', import.meta.url))
 
@@ -62,22 +63,10 @@ const spareRefillDelay = 30
 const startConcurrency = Math.max(2, availableParallelism())
 
 type LiveState = Exclude<WorkerState, 'exited'>
+/** The life of the server's worker pool (the diagram at the top of worker-pool.ts). */
 export type WorkerPoolPhase = 'idle' | 'starting' | 'running' | 'failed' | 'closing' | 'closed'
 
-/** One worker process in `status().workers`. */
-export interface WorkerRow {
-  /** Its number within the server, from 1. */
-  id: number
-  pid: number | undefined
-  state: Exclude<WorkerState, 'exited'>
-  /** Connections it serves now. */
-  connections: number
-  /** Its resident set size in bytes, as it last reported it (when ready, then with each heartbeat while serving). */
-  rss: number | null
-  /** Milliseconds since it was started. */
-  age: number
-}
-
+/** The worker counters and rows of `server.status()`. */
 export interface WorkerPoolStats {
   /** Most connections one worker process serves at once (the `concurrency` option). */
   concurrency: number
@@ -101,7 +90,9 @@ export interface WorkerPoolStats {
   killed: Record<KillReason, number>
   /** Exits by code (`"0"`, `"1"`) or signal (`"SIGKILL"`). */
   exits: Record<string, number>
-  /** Every live worker process, oldest first. */
+  /** Calls run by all its workers since the pool started, those that exited included (as last reported). */
+  calls: number
+  /** Every live worker process, by number. */
   workers: WorkerRow[]
 }
 
@@ -126,7 +117,11 @@ export class WorkerPool {
   readonly #events: WorkerProcessEvents = {
     onMove: (worker, from, to) => this.#onMove(worker, from, to),
     onSlotFreed: () => this.#dispatch(),
-    onStatusRequest: (worker, seq) => worker.sendStatus(seq, this.#status()),
+    onStatusRequest: (worker, seq) => {
+      worker.sendStatus(seq, this.#status())
+      // The rows are only as fresh as the last reports: ask for new ones, for the next status.
+      this.refreshReports()
+    },
   }
   #phase: WorkerPoolPhase = 'idle'
   #pending: Socket[] = []
@@ -136,6 +131,8 @@ export class WorkerPool {
   #exited = 0
   readonly #killed: Record<KillReason, number> = { hung: 0, unresponsive: 0, shutdown: 0 }
   readonly #exits: Record<string, number> = {}
+  /** Calls run by workers that have exited. */
+  #exitedCalls = 0
   /** Workers that died before they were ready since the last one became ready. */
   #failuresInARow = 0
   /** Of those, the ones killed by a signal while the pool was starting. */
@@ -180,11 +177,7 @@ export class WorkerPool {
 
   stats(): WorkerPoolStats {
     const s = this.#sets
-    const now = Date.now()
-    const workers: WorkerRow[] = []
-    for (const state of ['starting', 'spare', 'active', 'draining', 'ending'] as const)
-      for (const w of s[state]) workers.push({ id: w.id, pid: w.pid, state, connections: w.connections, rss: w.rss ?? null, age: now - w.startedAt })
-    workers.sort((a, b) => a.id - b.id)
+    const workers = workerRows([...s.starting, ...s.spare, ...s.active, ...s.draining, ...s.ending])
     return {
       concurrency: this.#o.concurrency,
       spares: s.spare.size,
@@ -197,8 +190,18 @@ export class WorkerPool {
       exited: this.#exited,
       killed: { ...this.#killed },
       exits: { ...this.#exits },
+      calls: workers.reduce((sum, w) => sum + w.calls, this.#exitedCalls),
       workers,
     }
+  }
+
+  /**
+   * Asks every ready worker for a fresh report (a heartbeat; its pong carries it), so that the
+   * status rows that follow show the running call and memory as of now rather than of the last
+   * heartbeat (there is none with hungWorkerTimeout Infinity, and spares get none at all).
+   */
+  refreshReports(): void {
+    for (const worker of [...this.#sets.spare, ...this.#sets.active]) worker.ping()
   }
 
   /**
@@ -426,6 +429,7 @@ export class WorkerPool {
   #onExit(worker: WorkerProcess, from: WorkerState): void {
     const exit = worker.exit!
     this.#exited++
+    this.#exitedCalls += worker.report?.calls ?? 0
     const key = exit.signal ?? String(exit.code)
     this.#exits[key] = (this.#exits[key] ?? 0) + 1
     // hung and unresponsive kills are counted when decided; shutdown kills only if a signal was needed.

@@ -33,11 +33,12 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { CloseCode, formatExitReason } from '@forkd/protocol'
 import { closeFrame } from './close-frame.js'
-import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from './ipc.js'
+import type { ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
 
+/** A worker process's state, seen from the server (the diagram at the top of worker-process.ts). */
 export type WorkerState = 'starting' | 'spare' | 'active' | 'draining' | 'ending' | 'exited'
 
 /** Why the server killed a worker. */
@@ -119,7 +120,7 @@ export class WorkerProcess {
   #pingSeq = 0
   #lastPongAt = 0
   #busySince: number | null = null
-  #rss: number | undefined
+  #report: WorkerReport | undefined
   #exit: WorkerExit | undefined
 
   constructor(options: WorkerProcessOptions) {
@@ -175,7 +176,7 @@ export class WorkerProcess {
 
   /** Its resident set size in bytes as it last reported it (when ready, then with each heartbeat). */
   get rss(): number | undefined {
-    return this.#rss
+    return this.#report?.rss
   }
 
   /** Whether the worker's setup threw (known once it is ready); its client then sees that error. */
@@ -191,6 +192,11 @@ export class WorkerProcess {
   /** When the worker's oldest running call started, epoch ms, or null when idle, as of the last pong. */
   get busySince(): number | null {
     return this.#busySince
+  }
+
+  /** What the worker last said about itself (memory, calls, the running call): when ready, in each pong, at its connection's end. */
+  get report(): WorkerReport | undefined {
+    return this.#report
   }
 
   /** Set once the server asked the worker to retire. */
@@ -307,11 +313,11 @@ export class WorkerProcess {
   }
 
   #onMessage(message: WorkerToServer): void {
+    if (isReport((message as { report?: unknown } | undefined)?.report)) this.#report = (message as { report: WorkerReport }).report
     switch (message?.type) {
       case 'ready':
         if (this.#state !== 'starting') return
         this.#setupFailed = message.setupFailed === true
-        if (typeof message.rss === 'number') this.#rss = message.rss
         this.#moveTo('spare')
         break
       case 'load-failed':
@@ -320,7 +326,6 @@ export class WorkerProcess {
       case 'pong':
         this.#lastPongAt = Date.now()
         this.#busySince = typeof message.busySince === 'number' ? message.busySince : null
-        if (typeof message.rss === 'number') this.#rss = message.rss
         break
       case 'connection-ended':
         this.#connectionEnded(message.seq, message.retire === true)
@@ -418,4 +423,11 @@ export class WorkerProcess {
       })
     }
   }
+}
+
+/** Whether a worker's `report` has the shape the status rows read (a worker runs user code: check). */
+function isReport(value: unknown): value is WorkerReport {
+  const r = value as WorkerReport | undefined
+  return typeof r === 'object' && r !== null && typeof r.rss === 'number' && typeof r.calls === 'number' &&
+    Array.isArray(r.running) && typeof r.statusQueries === 'number'
 }

@@ -7,6 +7,7 @@ import { PROTOCOL_VERSION } from '@forkd/protocol'
 import { formatFlags } from './help.js'
 import { serve, serveFlags, serveHelp, serveSynopsis } from './serve.js'
 import { status, statusHelp, statusSynopsis } from './status.js'
+import { top, topHelp, topSynopsis } from './top.js'
 
 export interface Command {
   name: string
@@ -22,6 +23,7 @@ export interface Command {
 export const commands: readonly Command[] = [
   { name: 'serve', synopsis: serveSynopsis, summary: 'run a server in the foreground', help: serveHelp, run: serve },
   { name: 'status', synopsis: statusSynopsis, summary: 'print the status of a running server as JSON', help: statusHelp, run: status },
+  { name: 'top', synopsis: topSynopsis, summary: 'a live view of a running server\'s workers (q quits)', help: topHelp, run: top },
 ]
 
 /** `forkd 0.1.0 (protocol 1, Node.js v20.20.2)`. */
@@ -43,6 +45,6 @@ ${commands.map((c) => `  ${c.name.padEnd(8)}${c.summary}`).join('\n')}
 
 Flags of serve:
 ${formatFlags(serveFlags)}Environment: FORKD_DEBUG=1 logs debug records (as --log-level debug).
-'forkd serve --help' and 'forkd status --help' say more (signals, exit status, examples).
+'forkd COMMAND --help' says more (flags, signals, exit status, examples).
 `
 }

@@ -18,7 +18,8 @@ export function inFlagTerms<C>(error: unknown, flags: readonly Flag<C>[], positi
   const match = optionError.exec(error.message)
   if (match === null) return undefined
   const [, option, rule] = match as unknown as [string, string, string]
-  const flag = flags.find((f) => f.option === option)
+  // A nested option (metrics.host) is set by its parent's flag (--metrics).
+  const flag = flags.find((f) => f.option === option || (f.option !== undefined && option.startsWith(`${f.option}.`)))
   if (flag !== undefined) return `--${flag.name} ${rule}`
   const name = positional[option]
   return name === undefined ? undefined : `${name} ${rule}`

@@ -75,6 +75,13 @@ export const serveFlags: readonly Flag<ServeConfig>[] = [
   { name: 'max-payload', value: 'BYTES', option: 'maxPayload', group: 'Limits', default: '64MiB',
     help: 'largest WebSocket frame a worker accepts (a call\'s arguments, in CBOR); suffixes KiB, MiB, GiB',
     apply: (c, v) => void (c.options.maxPayload = bytesValue('max-payload', v as string)) },
+  { name: 'metrics', value: 'HOST:PORT', option: 'metrics', group: 'Logging', default: 'none',
+    help: 'serve the status as Prometheus text on GET http://HOST:PORT/metrics (plain HTTP, no authentication: loopback addresses only; :PORT is 127.0.0.1:PORT)',
+    apply: (c, v) => {
+      const target = listenTarget(v as string)
+      if (typeof target === 'string') throw new UsageError(`--metrics must be HOST:PORT or :PORT, got ${JSON.stringify(v)}`, 'serve')
+      c.options.metrics = target
+    } },
   { name: 'log-level', value: 'LEVEL', group: 'Logging', default: 'info, or debug when FORKD_DEBUG is set',
     help: 'debug, info, warn or error: records below it are dropped (worker stdout is info, stderr warn)',
     apply: (c, v) => void (c.logLevel = choiceValue('log-level', v as string, levels)) },
@@ -116,6 +123,7 @@ Examples:
   forkd serve --listen /run/app/hash.sock --spares 4 ./dist/worker.js
   forkd serve --listen /run/app/hash.sock --import tsx ./src/worker.ts
   forkd serve --listen 127.0.0.1:7400 --log-format json --env-file ./worker.env ./dist/worker.js
+  forkd serve --listen /run/app/hash.sock --metrics :9464 ./dist/worker.js
 `
 }
 

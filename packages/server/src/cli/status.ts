@@ -57,7 +57,7 @@ function kindOf(stats: Stats): string {
 }
 
 /** Why a socket path cannot be a forkd server, before connecting: missing, or some other kind of file. */
-function checkSocketPath(path: string): void {
+export function checkSocketPath(path: string): void {
   let stats: Stats
   try {
     stats = statSync(path)

@@ -33,7 +33,7 @@ import type { Socket } from 'node:net'
 import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, toWireError, type RetireReason } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition, type WorkerSignal } from '../define-worker.js'
-import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from '../ipc.js'
+import type { RunningCall, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from '../ipc.js'
 import { installSink } from './context.js'
 import { markBusy, orphanWatchdogRunning, startOrphanWatchdog } from './orphan-watchdog.js'
 import { prewarm } from './prewarm.js'
@@ -92,6 +92,23 @@ const toServerThen = (message: WorkerToServer, then: () => void) => {
 
 let statusSeq = 0
 const statusWaiters = new Map<number, (status: Record<string, unknown>) => void>()
+/** Status connections this process is answering (a `forkd top` holds one open). */
+let statusQueries = 0
+
+/** Calls run on connections that are over (the process may outlive them with concurrency > 1). */
+let callsOfEndedConnections = 0
+
+/** What the server cannot see: memory, calls run, what runs now. Read when the server asks (each pong). */
+function report(): WorkerReport {
+  let calls = callsOfEndedConnections
+  const running: RunningCall[] = []
+  for (const s of sessions()) {
+    calls += s.calls
+    const now = s.running
+    if (now !== null) running.push(now)
+  }
+  return { rss: process.memoryUsage.rss(), calls, running, statusQueries }
+}
 
 function* sessions(): Generator<WorkerSession> {
   for (const c of connections) if (c.session !== null) yield c.session
@@ -165,11 +182,13 @@ function retireProcess(reason: string): void {
  */
 function endConnection(conn: Connection, how: SessionEnd | 'gone'): void {
   if (!connections.delete(conn) || life.state === 'exiting') return
+  if (conn.session !== null) callsOfEndedConnections += conn.session.calls
+  if (conn.phase === 'status') statusQueries--
   // With several connections, a client that let the worker go for what it became, gave up on a
   // running call, or whose checkoutDone failed leaves a process that must not be handed out again.
   const retire = concurrency > 1 && (how === 'retire' || how === 'discard' || how === 'checkout-done-failed')
   if (retire) retireProcess('worker-retired')
-  const ended: WorkerToServer = { type: 'connection-ended', seq: conn.seq, retire }
+  const ended: WorkerToServer = { type: 'connection-ended', seq: conn.seq, retire, report: report() }
   if (connections.size > 0) {
     toServer(ended)
     return
@@ -235,10 +254,11 @@ function serve(socket: Socket, seq: number, definition: WorkerDefinition, setup:
   if (life.state === 'spare') moveTo({ state: 'serving' })
   const codec = new Codec()
   acceptUpgrade(socket, config, {
-    upgraded(ws, path) {
+    upgraded(ws, path, statusInterval) {
       if (path === STATUS_PATH) {
         conn.phase = 'status'
-        void answerStatus(ws, codec, conn)
+        statusQueries++
+        void answerStatus(ws, codec, conn, statusInterval)
         return
       }
       conn.phase = 'session'
@@ -268,16 +288,45 @@ function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupS
   }, codec)
 }
 
-async function answerStatus(ws: WebSocket, codec: Codec, conn: Connection): Promise<void> {
+/** The server's status, asked over IPC; an `{ error }` when it is gone or does not answer within 2 s. */
+function askServerStatus(): Promise<Record<string, unknown>> {
   const seq = ++statusSeq
-  const status = await new Promise<Record<string, unknown>>((resolve) => {
+  return new Promise((resolve) => {
     if (!process.connected) return resolve({ error: 'the server process is gone' })
-    statusWaiters.set(seq, resolve)
-    toServer({ type: 'status-request', seq })
-    setTimeout(() => resolve({ error: 'the server did not answer' }), 2000).unref()
+    const timer = setTimeout(() => {
+      statusWaiters.delete(seq)
+      resolve({ error: 'the server did not answer' })
+    }, 2000).unref()
+    statusWaiters.set(seq, (status) => {
+      clearTimeout(timer)
+      resolve(status)
+    })
+    toServer({ type: 'status-request', seq, report: report() })
   })
-  ws.send(codec.encode([MessageType.Status, status]), () => ws.close(CloseCode.Normal))
-  ws.on('close', () => endConnection(conn, 'closed'))
+}
+
+/**
+ * A status connection: one `[11, status]` and a close; with `interval` (`/forkd/status?interval=MS`,
+ * what `forkd top` opens) a status every `interval` ms until the client closes, so that a live view
+ * holds one worker instead of starting one per refresh.
+ */
+async function answerStatus(ws: WebSocket, codec: Codec, conn: Connection, interval: number | undefined): Promise<void> {
+  let open = true
+  ws.on('close', () => {
+    open = false
+    endConnection(conn, 'closed')
+  })
+  for (;;) {
+    const status = await askServerStatus()
+    if (!open) return
+    const last = interval === undefined || status.error !== undefined
+    ws.send(codec.encode([MessageType.Status, status]), () => {
+      if (last) ws.close(CloseCode.Normal)
+    })
+    if (last) return
+    await new Promise((resolve) => setTimeout(resolve, interval))
+    if (!open) return
+  }
 }
 
 function onServerMessage(message: ServerToWorker, handle: unknown, definition: WorkerDefinition, setup: SetupState): void {
@@ -287,7 +336,7 @@ function onServerMessage(message: ServerToWorker, handle: unknown, definition: W
       serve(handle as Socket, message.seq, definition, setup)
       break
     case 'ping':
-      toServer({ type: 'pong', seq: message.seq, busySince: oldestBusySince(), rss: process.memoryUsage.rss() })
+      toServer({ type: 'pong', seq: message.seq, busySince: oldestBusySince(), report: report() })
       break
     case 'retire':
       if (life.state === 'spare') exit(0)
@@ -354,5 +403,5 @@ export async function runWorker(): Promise<void> {
   if (!process.connected) return onServerGone()
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   moveTo({ state: 'spare' })
-  toServer({ type: 'ready', setupFailed: setup.failed, rss: process.memoryUsage.rss() })
+  toServer({ type: 'ready', setupFailed: setup.failed, report: report() })
 }

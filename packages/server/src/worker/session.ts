@@ -85,6 +85,9 @@ export class WorkerSession {
   #closed = false
   #ended = false
   #saidBye = false
+  /** Calls run on this connection, and the method of the running one, for the worker's report. */
+  #calls = 0
+  #runningMethod = ''
   /** Epoch ms when the running call (or checkoutDone) started; null when idle. For the hung-worker watch. */
   get busySince(): number | null {
     return this.#busySince
@@ -113,6 +116,16 @@ export class WorkerSession {
     ws.on('close', (code) => this.#onClose(code))
     ws.on('error', (error) => process.stderr.write(`forkd worker connection error: ${error.message}\n`))
     this.#send([MessageType.Hello, options.hello])
+  }
+
+  /** Calls this connection has run so far. */
+  get calls(): number {
+    return this.#calls
+  }
+
+  /** The running call's method and start (epoch ms), or null when idle. */
+  get running(): { method: string; since: number } | null {
+    return this.#busySince === null ? null : { method: this.#runningMethod, since: this.#busySince }
   }
 
   /** Asks the client to retire this worker once its checkout is released. */
@@ -205,6 +218,8 @@ export class WorkerSession {
     this.#setBusy(Date.now())
     const current: CurrentCall = { id, flags, finished: false }
     this.#current = current
+    this.#calls++
+    this.#runningMethod = method ?? '()'
     const scope = this.#options.callScope
     let result: unknown
     try {
@@ -260,6 +275,7 @@ export class WorkerSession {
   async #checkoutDone(stats: boolean): Promise<void> {
     const hook = this.#options.definition.checkoutDone
     if (hook === undefined) return
+    this.#runningMethod = '(checkoutDone)'
     this.#setBusy(Date.now())
     let failure: unknown
     try {

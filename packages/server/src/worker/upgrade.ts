@@ -15,9 +15,15 @@ export interface UpgradeOptions {
   handshakeTimeout: number
 }
 
+/** `/forkd/status?interval=MS`: a status every MS ms, within these bounds. */
+export const statusIntervalRange = { min: 100, max: 3_600_000 }
+
 export interface UpgradeHandlers {
-  /** The client completed the upgrade on `path` (WORKER_PATH or STATUS_PATH). */
-  upgraded(ws: WebSocket, path: string): void
+  /**
+   * The client completed the upgrade on `path` (WORKER_PATH or STATUS_PATH); `statusInterval` is the
+   * `interval` of a status connection that asked for one status every so many ms.
+   */
+  upgraded(ws: WebSocket, path: string, statusInterval: number | undefined): void
   /** The socket ended before an upgrade: refused, timed out or hung up. Called once. */
   gone(why: string): void
 }
@@ -59,15 +65,22 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
 
   http.on('upgrade', (req: IncomingMessage, upgradeSocket: Socket, head: Buffer) => {
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
-    const path = (req.url ?? '').split('?')[0] ?? ''
+    const [path = '', query = ''] = (req.url ?? '').split('?', 2)
     if (path !== WORKER_PATH && path !== STATUS_PATH) return refuse(upgradeSocket, 404, `no such forkd endpoint: ${path}`)
+    let statusInterval: number | undefined
+    const interval = path === STATUS_PATH ? new URLSearchParams(query).get('interval') : null
+    if (interval !== null) {
+      statusInterval = Number(interval)
+      if (!/^\d+$/.test(interval) || statusInterval < statusIntervalRange.min || statusInterval > statusIntervalRange.max)
+        return refuse(upgradeSocket, 400, `status interval must be an integer from ${statusIntervalRange.min} to ${statusIntervalRange.max} ms, got ${JSON.stringify(interval)}`)
+    }
     if (!offered.split(',').map((s) => s.trim()).includes(SUBPROTOCOL))
       return refuse(upgradeSocket, 426, `protocol version mismatch: this worker speaks ${SUBPROTOCOL}, the client offered ${offered || 'nothing'}`)
     wss.handleUpgrade(req, upgradeSocket, head, (ws) => {
       if (settled) return
       settled = true
       clearTimeout(deadline)
-      handlers.upgraded(ws, path)
+      handlers.upgraded(ws, path, statusInterval)
     })
   })
   // A peer that hangs up before the upgrade (or whose upgrade was refused) has left this worker
