@@ -38,6 +38,15 @@ describe('forkd CLI', () => {
     expect(existsSync(join(dir, 's.sock'))).toBe(false)
   })
 
+  it('prints one line and exits 2 when the socket\'s folder does not exist', () => {
+    dir = tempDir()
+    const path = join(dir, 'run', 'app', 'hash.sock')
+    const result = run('serve', '--listen', path, fixture('plain-worker.mjs'))
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe(`forkd: cannot listen on ${path}: the folder ${join(dir, 'run', 'app')} does not exist ` +
+      '(forkd does not create it: create it first, writable by the server\'s user)\n')
+  })
+
   it.each([
     [['serve', '--listen', '/tmp/x.sock', '--spares', 'many', 'w.mjs'], /^forkd: --spares must be a number, got "many"\n/],
     [['serve', '--listen', '/tmp/x.sock', '--bogus', 'w.mjs'], /^forkd: unknown flag --bogus for serve\nUsage: forkd serve --listen PATH \[flags\] WORKER_MODULE/],

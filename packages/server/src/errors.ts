@@ -23,8 +23,11 @@ export class WorkerModuleError extends ForkdError {
 }
 
 /**
- * The listen path exists and is not a socket, or its folder does not exist. forkd never deletes
- * such a file: it is most likely a mistake in the path, and the file may matter to someone.
+ * The server cannot listen on the socket path: it exists and is not a socket, or its folder does
+ * not exist, is not a folder, or is not writable by the server's user. The message names the path
+ * and the folder or file at fault; `cause` is the file system's error, when there is one. forkd
+ * never deletes such a file (it is most likely a mistake in the path, and the file may matter to
+ * someone) and never creates the folder (its owner and mode decide who may reach the socket).
  */
 export class SocketPathError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_SOCKET_PATH'

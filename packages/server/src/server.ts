@@ -20,7 +20,7 @@ import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import { PROTOCOL_VERSION, writeRefusal } from '@forkd/protocol'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
-import { bind, type Binding } from './listen.js'
+import { bind, checkSocketPath, type Binding } from './listen.js'
 import type { Logger } from './logger.js'
 import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './options.js'
 import { WorkerPool, type WorkerPoolStats } from './worker-pool.js'
@@ -104,11 +104,14 @@ export class Server extends EventEmitter<ServerEvents> {
   /**
    * Validates the options, starts the spare workers, waits until the first one has loaded the worker
    * module, then binds. Rejects with TypeError for bad options, WorkerModuleError when the module is
-   * missing or fails to load, SocketPathError when the path exists and is not a socket.
+   * missing or fails to load, SocketPathError when the path exists and is not a socket, or its folder
+   * does not exist or is not writable (forkd never creates the folder).
    */
   static async start(options: ServerOptions): Promise<Server> {
     const o = normalizeServerOptions(options)
     await checkModuleFile(o.workerPath)
+    // Before any worker starts: a mistake in the path costs no process.
+    if (typeof o.listen === 'string') checkSocketPath(o.listen)
     const server = new Server(o)
     try {
       await server.#start()
