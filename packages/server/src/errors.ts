@@ -7,7 +7,10 @@ import { ForkdError, type ForkdErrorOptions } from '@forkd/protocol'
 /**
  * The worker module is missing, cannot be imported, or does not default-export a worker definition.
  * The message names the path and the underlying problem (the import error, or what is wrong with the
- * export).
+ * export). For a syntax error it ends with the place, `at FILE:LINE:COLUMN`, then two more lines:
+ * the source line and a caret under the column. `cause` is what the worker threw while importing
+ * the module, when it threw: a plain Error with the worker's name (`SyntaxError`...), message,
+ * `code` and stack.
  */
 export class WorkerModuleError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_WORKER_MODULE'

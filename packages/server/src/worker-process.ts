@@ -26,7 +26,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { CloseCode, formatExitReason } from '@forkd/protocol'
 import { closeFrame } from './close-frame.js'
-import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from './ipc.js'
+import type { LoadError, ServerToWorker, WorkerBootConfig, WorkerToServer } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
@@ -58,6 +58,8 @@ export interface WorkerExit {
   killedFor: KillReason | undefined
   /** What a worker that could not load its module said (`load-failed`) before exiting. */
   loadFailure: string | undefined
+  /** What it threw while loading, as an Error with the worker's name, message, code and stack. */
+  loadError: Error | undefined
   /** The worker still had a client's connection: it died under that client, whatever its exit code. */
   heldConnection: boolean
   /** True unless the worker exited with code 0 on its own, holding no connection. */
@@ -96,6 +98,7 @@ export class WorkerProcess {
   readonly #sockets: Socket[] = []
   #setupFailed = false
   #loadFailure: string | undefined
+  #loadError: Error | undefined
   #retiredFor: string | undefined
   #killedFor: KillReason | undefined
   #killTimer: NodeJS.Timeout | undefined
@@ -259,6 +262,7 @@ export class WorkerProcess {
         break
       case 'load-failed':
         this.#loadFailure = String(message.message)
+        this.#loadError = errorFromWorker(message.error)
         break
       case 'pong':
         this.#lastPongAt = Date.now()
@@ -318,6 +322,7 @@ export class WorkerProcess {
       signal,
       killedFor: this.#killedFor,
       loadFailure: this.#loadFailure,
+      loadError: this.#loadError,
       heldConnection,
       abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined || heldConnection,
       description: this.#describeExit(code, signal, spawnError),
@@ -342,4 +347,17 @@ export class WorkerProcess {
       })
     }
   }
+}
+
+/**
+ * The error a worker reported as data, as an Error for a `cause`: the worker's name, message,
+ * code and stack on a plain Error (its class is not rebuilt: it lives in the worker).
+ */
+function errorFromWorker(data: LoadError | undefined): Error | undefined {
+  if (typeof data !== 'object' || data === null || typeof data.name !== 'string' || typeof data.message !== 'string') return undefined
+  const error = new Error(data.message)
+  error.name = data.name
+  if (typeof data.stack === 'string') error.stack = data.stack
+  if (typeof data.code === 'string' || typeof data.code === 'number') Object.assign(error, { code: data.code })
+  return error
 }
