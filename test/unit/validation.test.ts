@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Codec, Limits, ProtocolError, UnencodableError, assertEncodable, checkClientMessage } from '@forkd/protocol'
+import { Codec, Limits, ProtocolError, UnencodableError, assertEncodable, checkClientMessage, checkWorkerMessage } from '@forkd/protocol'
 
 /** A value of `levels` nested arrays around a 0: its outermost array is at the level it is put at. */
 const arrays = (levels: number): unknown => (levels === 0 ? 0 : [arrays(levels - 1)])
@@ -28,6 +28,23 @@ describe('checkClientMessage', () => {
     for (const id of [0, 7, 3, 2 ** 40, Number.MAX_SAFE_INTEGER]) expect(checkClientMessage([1, id, id, null, [], 0])[1]).toBe(id)
     const [big] = new Codec().decodeFrame(Buffer.from('86 01 1b0020000000000000 00 f6 80 00'.replace(/ /g, ''), 'hex'))
     expect(() => checkClientMessage(big)).toThrow(ProtocolError)
+  })
+})
+
+describe('checkWorkerMessage: hello', () => {
+  const hello = { v: 1, pid: 10, id: 1, name: '', serverPid: 9, checkoutDone: false }
+
+  it('accepts a hello with maxPayload, and one without it (a worker from before the field)', () => {
+    expect(checkWorkerMessage([0, { ...hello, maxPayload: 4096 }])).toEqual([0, { ...hello, maxPayload: 4096 }])
+    expect(checkWorkerMessage([0, hello])).toEqual([0, hello])
+  })
+
+  it('ignores keys it does not know', () => {
+    expect(checkWorkerMessage([0, { ...hello, later: 'x' }])[1]).toMatchObject(hello)
+  })
+
+  it.each([0, -1, 1.5, '4096', null])('refuses maxPayload %s', (maxPayload) => {
+    expect(() => checkWorkerMessage([0, { ...hello, maxPayload }])).toThrow(/^malformed message: hello maxPayload must be an integer ≥ 1, got /)
   })
 })
 

@@ -38,6 +38,11 @@ export interface HelloInfo {
   serverPid: number
   /** Whether the worker module has a `checkoutDone`: if so the client waits for its DoneAck. */
   checkoutDone: boolean
+  /**
+   * The largest message the worker accepts, in bytes (its server's `maxPayload`): a client does not
+   * send a call that encodes to more. Absent from workers older than this field.
+   */
+  maxPayload?: number
 }
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'timer'

@@ -157,6 +157,7 @@ function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupS
       name: config.name,
       serverPid: config.serverPid,
       checkoutDone: definition.checkoutDone !== undefined,
+      maxPayload: config.maxPayload,
     },
     onEnd: endConnection,
   }, codec)
