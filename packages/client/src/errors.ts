@@ -122,6 +122,27 @@ export class ClientClosedError extends ForkdError {
   }
 }
 
+/**
+ * A call whose message, encoded, is larger than the worker accepts (its server's `maxPayload`,
+ * which the worker states in its hello; 64 MiB for a worker that does not): it was not sent, since
+ * the worker would end the connection over it (close 1009). Only that call fails, as with
+ * UnencodableError; the checkout stays usable. Raise the server's `maxPayload` (`forkd serve
+ * --max-payload`) to send such calls, or pass less data.
+ */
+export class PayloadTooLargeError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_PAYLOAD_TOO_LARGE'
+  static override readonly defaultMessage: string = 'the call is larger than the worker accepts (the server\'s maxPayload)'
+  /** The size of the encoded call, in bytes. */
+  readonly size: number
+  /** The largest message the worker accepts, in bytes. */
+  readonly limit: number
+  constructor(message?: string, size = NaN, limit = NaN) {
+    super(message)
+    this.size = size
+    this.limit = limit
+  }
+}
+
 /** A call on a checkout that was already released. */
 export class CheckoutReleasedError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_CHECKOUT_RELEASED'

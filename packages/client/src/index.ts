@@ -10,6 +10,6 @@ export type { NameStats } from './endpoint-discovery.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, PayloadTooLargeError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'
