@@ -22,6 +22,8 @@ describe('Server.start with a bad worker module', () => {
     ['a missing file', join('/tmp', 'fd-no-such-dir', 'worker.mjs'), /worker module \/tmp\/fd-no-such-dir\/worker.mjs: no such file/],
     ['a module whose default export is not a worker', fixture('bad-export-worker.mjs'), /invalid worker module .*bad-export-worker\.mjs: interface must be a map of functions or one function/],
     ['a module that fails to import', fixture('import-error-worker.mjs'), /cannot import worker module .*import-error-worker\.mjs: .*forkd-no-such-package-for-tests/],
+    ['a module whose interface has a reserved method name', fixture('reserved-name-worker.mjs'),
+      /^invalid worker module file:\/\/.*reserved-name-worker\.mjs: interface\.release: "release" is reserved: a checkout has its own c\.release, so clients could never call this method; rename it \(reserved: call, release, /],
   ]
 
   it('keeps the file, line, column, source line and caret of a syntax error in an ES module, with the error as its cause', async () => {

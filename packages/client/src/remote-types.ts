@@ -2,6 +2,7 @@
  * How a worker module's interface type becomes the client's checkout type.
  * `client.checkout<typeof import('./worker.js').default>()` gives typed methods returning promises.
  */
+import type { ReservedMethodName } from '@forkd/protocol'
 import type { LogSink } from './log-sink.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -12,8 +13,13 @@ export type InterfaceOf<W> = W extends { interface: infer I } ? I : W
 
 type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
 
-/** Names the checkout itself uses; a worker method with one of these names is reached with `c.call(name)`. */
-export type ReservedName = 'call' | 'release' | 'abort' | 'worker' | 'with' | 'released' | 'then' | 'catch' | 'finally' | 'toJSON' | 'constructor'
+/**
+ * Names the checkout itself uses (its controls, and names that promise and inspection machinery
+ * probes): a checkout never turns them into worker methods, and `defineWorker` refuses a worker
+ * method with one of them. A worker interface type that has one anyway (one not made with
+ * `defineWorker`) keeps the checkout's own member under that name; `c.call(name)` reaches it.
+ */
+export type ReservedName = ReservedMethodName
 
 // Index signatures are `any` so they stay callable under noUncheckedIndexedAccess; for typed
 // calls to a one-function interface use `c(...args)` or `c.call(method, ...args)`.

@@ -12,6 +12,8 @@ export { checkClientMessage, checkWorkerMessage, assertEncodable } from './valid
 export { toWireError } from './wire-error.js'
 export { ForkdError, ProtocolError, UnencodableError } from './errors.js'
 export type { ForkdErrorOptions } from './errors.js'
+export { reservedMethodNames, isReservedMethodName } from './reserved-names.js'
+export type { ReservedMethodName } from './reserved-names.js'
 export { FrameWriter } from './frame-writer.js'
 export type { FrameWriterOptions } from './frame-writer.js'
 export { parseEndpoint, describeEndpoint, endpointUrl, EndpointSyntaxError } from './endpoint.js'

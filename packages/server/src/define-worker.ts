@@ -2,6 +2,7 @@
  * The shape of a worker module and the `defineWorker` helper that checks it and carries its type to
  * the client.
  */
+import { isReservedMethodName, reservedMethodNames, type ReservedMethodName } from '@forkd/protocol'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => unknown
@@ -28,7 +29,24 @@ export interface WorkerDefinition<I extends WorkerInterface = WorkerInterface> {
 }
 
 /**
+ * What `defineWorker` adds to its parameter's type so that a method with a reserved name (see
+ * `reservedMethodNames` in `@forkd/protocol`) is a compile error: that method's type must be a
+ * sentence, which no function is, so the error names the method and says why. `unknown` (no
+ * constraint) for a one-function interface and for names that are not reserved.
+ */
+export type ReservedNameCheck<I> = I extends InterfaceFunction
+  ? unknown
+  : {
+      /** Each reserved method name present in the interface, typed as the compile error's sentence. */
+      interface: { [K in keyof I & ReservedMethodName]: `forkd: "${K}" is reserved: a checkout has its own c.${K}, so this method could never be called; rename it` }
+    }
+
+/**
  * Declares a worker module. Export the result as the module's default export.
+ *
+ * Method names the checkout uses itself (`call`, `release`, `abort`, `worker`, `released`, `with`,
+ * `then`, ...: `reservedMethodNames`, exported here and by `@forkd/protocol`) are refused: a
+ * compile error, and a TypeError naming the method at run time.
  *
  * @example
  * ```ts
@@ -40,7 +58,7 @@ export interface WorkerDefinition<I extends WorkerInterface = WorkerInterface> {
  * ```
  * and on the client: `client.checkout<typeof import('./worker.js').default>()`.
  */
-export function defineWorker<const I extends WorkerInterface>(definition: WorkerDefinition<I>): WorkerDefinition<I> {
+export function defineWorker<const I extends WorkerInterface>(definition: WorkerDefinition<I> & ReservedNameCheck<I>): WorkerDefinition<I> {
   const problem = describeDefinitionProblem(definition)
   if (problem !== undefined) throw new TypeError(problem)
   return definition
@@ -53,8 +71,12 @@ export function describeDefinitionProblem(definition: unknown): string | undefin
   const def = definition as Record<string, unknown>
   const iface = def.interface
   if (typeof iface === 'object' && iface !== null) {
-    for (const [name, fn] of Object.entries(iface))
+    for (const [name, fn] of Object.entries(iface)) {
       if (typeof fn !== 'function') return `interface.${name} must be a function, got ${typeof fn}`
+      if (isReservedMethodName(name))
+        return `interface.${name}: "${name}" is reserved: a checkout has its own c.${name}, so clients could never call this method; rename it ` +
+          `(reserved: ${reservedMethodNames.join(', ')})`
+    }
   } else if (typeof iface !== 'function') {
     return `interface must be a map of functions or one function, got ${iface === null ? 'null' : typeof iface}`
   }

@@ -1,5 +1,7 @@
 export { defineWorker } from './define-worker.js'
-export type { WorkerDefinition, WorkerInterface, InterfaceMap, InterfaceFunction } from './define-worker.js'
+export { reservedMethodNames, isReservedMethodName } from '@forkd/protocol'
+export type { ReservedMethodName } from '@forkd/protocol'
+export type { WorkerDefinition, WorkerInterface, InterfaceMap, InterfaceFunction, ReservedNameCheck } from './define-worker.js'
 export { log, emit } from './worker/context.js'
 export type { Timer } from './worker/context.js'
 export { Server } from './server.js'
