@@ -21,6 +21,7 @@
  */
 import { Limits } from './constants.js'
 
+/** Batch limits of a {@link FrameWriter}. */
 export interface FrameWriterOptions {
   /** Most messages in one frame. Default Limits.maxBatch. */
   maxBatch?: number
@@ -37,6 +38,7 @@ export interface FrameWriterOptions {
 /** Flush a batch early past this size. */
 const defaultMaxBatchBytes = 256 * 1024
 
+/** The outbox of one connection: queues encoded messages and sends them as few frames (see the top of this file). */
 export class FrameWriter {
   readonly #send: (frame: Buffer) => void
   readonly #maxBatch: number

@@ -8,6 +8,7 @@
 export { PROTOCOL_VERSION, SUBPROTOCOL, WORKER_PATH, STATUS_PATH, MessageType, CallFlags, CloseCode, Limits } from './constants.js'
 export type * from './messages.js'
 export { Codec } from './codec.js'
+export type { CodecOptions } from './codec.js'
 export { checkClientMessage, checkWorkerMessage, assertEncodable } from './validation.js'
 export { toWireError } from './wire-error.js'
 export { ForkdError, ProtocolError, UnencodableError } from './errors.js'
