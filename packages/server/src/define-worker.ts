@@ -4,21 +4,21 @@
  */
 import { isReservedMethodName, reservedMethodNames, type ReservedMethodName } from '@forkd/protocol'
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyFunction = (...args: any[]) => unknown
-
-/** A map of method name to function: the common case. */
-export type InterfaceMap = { [method: string]: AnyFunction }
-
 /**
  * One function serving every call: it receives the method name first when the client called a
  * method (`c.resize(img)` → `fn('resize', img)`), and only the arguments when the client called the
  * checkout itself (`c(img)` → `fn(img)`).
  */
-export type InterfaceFunction = AnyFunction
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type InterfaceFunction = (...args: any[]) => unknown
 
+/** A map of method name to function: the common case. */
+export type InterfaceMap = { [method: string]: InterfaceFunction }
+
+/** What a worker serves: a map of methods, or one function for every call. */
 export type WorkerInterface = InterfaceMap | InterfaceFunction
 
+/** A worker module's default export: its interface and optional lifecycle hooks. */
 export interface WorkerDefinition<I extends WorkerInterface = WorkerInterface> {
   /** The methods clients call. */
   interface: I

@@ -36,8 +36,13 @@ export class SocketPathError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_SOCKET_PATH'
   static override readonly defaultMessage: string = 'cannot listen on this socket path'
 
-  /** @param message Must name the path and say what is wrong with it. */
-  constructor(readonly path: string, message?: string, options?: ForkdErrorOptions) {
+  /**
+   * @param path The socket path, or the folder that is wrong.
+   * @param message Must name the path and say what is wrong with it.
+   */
+  constructor(
+    /** The socket path, or the folder that is wrong. */
+    readonly path: string, message?: string, options?: ForkdErrorOptions) {
     super(message ?? `${SocketPathError.defaultMessage}: ${path}`, options)
   }
 }

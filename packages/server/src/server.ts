@@ -17,7 +17,7 @@ import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
-import { PROTOCOL_VERSION, writeRefusal } from '@forkd/protocol'
+import { PROTOCOL_VERSION, writeRefusal, type TcpEndpoint } from '@forkd/protocol'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
 import { bind, checkSocketPath, type Binding } from './listen.js'
@@ -30,8 +30,10 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 /** EPIPE/ECONNRESET on a socket nobody reads: nothing to report, and no listener would crash us. */
 const ignoreSocketError = (): void => {}
 
+/** A server's life: `starting` until it listens, `closing` from `close()` (or a takeover) until every worker exited. */
 export type ServerState = 'starting' | 'listening' | 'closing' | 'closed'
 
+/** Options of `server.close()`. */
 export interface CloseOptions {
   /** Let active workers finish their connections first. Default true. */
   drain?: boolean
@@ -41,18 +43,25 @@ export interface CloseOptions {
 
 /** A snapshot of the server, as `forkd status` prints it. */
 export interface ServerStatus extends WorkerPoolStats {
+  /** The server's process id. */
   pid: number
+  /** forkd's version. */
   version: string
+  /** The protocol version the server's workers speak. */
   protocol: number
+  /** The server's `name` option. */
   name: string
+  /** Where the server is in its life. */
   state: ServerState
   /** Milliseconds since the server started. */
   uptime: number
-  listen: string | { host: string; port: number }
+  /** The socket path or TCP address the server listens on. */
+  listen: string | TcpEndpoint
   /** Connections refused with 503 because the pending queue was full. */
   refused: number
 }
 
+/** The server's events; there is never an `'error'` event. */
 export interface ServerEvents {
   /** Another server took over the socket path; this one stopped accepting and is draining. */
   replaced: []
@@ -130,12 +139,13 @@ export class Server extends EventEmitter<ServerEvents> {
     this.#log.info(`listening on ${describeAddress(this.#binding.address)}`, { pid: process.pid, worker: this.#o.workerPath })
   }
 
+  /** Where the server is in its life. */
   get state(): ServerState {
     return this.#state
   }
 
   /** The socket path, or the TCP address actually bound; undefined before binding. */
-  get address(): string | { host: string; port: number } | undefined {
+  get address(): string | TcpEndpoint | undefined {
     return this.#binding?.address
   }
 
@@ -149,6 +159,7 @@ export class Server extends EventEmitter<ServerEvents> {
     return this.#closed
   }
 
+  /** A snapshot of the server and its workers: what `forkd status` and `fetchStatus` print. */
   status(): ServerStatus {
     return {
       pid: process.pid,
@@ -254,6 +265,6 @@ async function checkModuleFile(path: string): Promise<void> {
   }
 }
 
-function describeAddress(address: string | { host: string; port: number }): string {
+function describeAddress(address: string | TcpEndpoint): string {
   return typeof address === 'string' ? address : `${address.host}:${address.port}`
 }
