@@ -11,10 +11,15 @@ export type { ForkdErrorOptions } from '@forkd/protocol'
 
 /** The remote error as the worker described it. */
 export interface RemoteError {
+  /** The thrown value's name (`'NonErrorThrown'` for a value that was not an Error). */
   name: string
+  /** The thrown value's message. */
   message: string
+  /** The thrown value's `code`, if it had one. */
   code?: string | number | undefined
+  /** The stack trace in the worker. */
   stack?: string | undefined
+  /** Other own primitive properties of the thrown value (PostgreSQL's `detail`, `hint`...). */
   data?: Record<string, string | number | boolean | null> | undefined
 }
 

@@ -4,26 +4,37 @@
  */
 import type { LogLevel } from '@forkd/protocol'
 
+/** One record of a checkout's log: a worker's log line, a timer, or the `done` that closes the log. */
 export interface LogRecord {
+  /** The worker's level, `timer` (fields carry `ms`), or `done` at release. */
   level: LogLevel | 'done'
   /** Epoch ms, from the worker's clock for worker records. */
   time: number
+  /** The worker's message (a timer's name). */
   message: string
   /** `method` or `()`; undefined for the `done` record. */
   method: string | undefined
+  /** The worker process's pid. */
   pid: number
+  /** The worker's number within its server. */
   worker: number
+  /** The fields the worker gave, or null. */
   fields: Record<string, unknown> | null
 }
 
 /** A pino (or any logger with info/warn/error/debug taking `(fields, message)`). */
 export interface StructuredLogger {
+  /** Receives `debug`, `timer` and `done` records. */
   debug(fields: object, message: string): void
+  /** Receives `info` records. */
   info(fields: object, message: string): void
+  /** Receives `warn` records. */
   warn(fields: object, message: string): void
+  /** Receives `error` records. */
   error(fields: object, message: string): void
 }
 
+/** Where a checkout's log goes: a function receiving each record, or a pino-style logger. */
 export type LogSink = ((record: LogRecord) => void) | StructuredLogger
 
 /** Normalizes a sink to a function; user code errors are kept away from the connection. */

@@ -65,11 +65,15 @@ interface Waiter {
 /** Reasons counted in `stats().retired`: every removal of a connection that had said hello. */
 export type RetireReason = Exclude<RemoveReason, 'connectFailed'>
 
+/** What `client.stats()` returns. */
 export interface PoolStats {
   /** Connections in every state but closed. */
   workers: number
+  /** Workers in the pool, free to be checked out. */
   idle: number
+  /** Workers checked out. */
   busy: number
+  /** Connection attempts under way (before the worker's hello). */
   connecting: number
   /** Released, waiting for the worker's checkoutDone to finish. */
   releasing: number

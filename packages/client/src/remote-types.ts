@@ -9,7 +9,10 @@ import type { LogSink } from './log-sink.js'
 type AnyFunction = (...args: any[]) => any
 
 /** Accepts either a worker definition (`{ interface }`) or an interface type itself. */
-export type InterfaceOf<W> = W extends { interface: infer I } ? I : W
+export type InterfaceOf<W> = W extends {
+  /** The worker definition's interface. */
+  interface: infer I
+} ? I : W
 
 type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
 
@@ -23,11 +26,13 @@ export type ReservedName = ReservedMethodName
 
 // Index signatures are `any` so they stay callable under noUncheckedIndexedAccess; for typed
 // calls to a one-function interface use `c(...args)` or `c.call(method, ...args)`.
-type MethodsOf<I> = I extends AnyFunction
+/** The worker's methods as the checkout has them: each returns a promise. */
+export type MethodsOf<I> = I extends AnyFunction
   ? { readonly [method: string]: any }
   : { readonly [K in Exclude<keyof I, ReservedName> & string]: Promised<I[K]> }
 
-type CallOf<I> = I extends AnyFunction
+/** The type of `c.call`: `c.call('method', ...args)`, typed from the worker's interface. */
+export type CallOf<I> = I extends AnyFunction
   ? (method: string, ...args: I extends (method: string, ...args: infer A) => unknown ? A : unknown[]) => Promise<Awaited<ReturnType<I>>>
   : <K extends keyof I & string>(method: K, ...args: Parameters<Promised<I[K]>>) => ReturnType<Promised<I[K]>>
 
@@ -42,6 +47,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+/** Which worker process serves a checkout. */
 export interface WorkerIdentity {
   /** The worker process's pid. */
   pid: number
@@ -49,6 +55,7 @@ export interface WorkerIdentity {
   id: number
 }
 
+/** The checkout's own members, beside the worker's methods (see {@link ReservedName}). */
 export interface CheckoutControls<W, I = InterfaceOf<W>> {
   /** `c.call('method', ...args)`: the same as `c.method(...args)`. */
   readonly call: unknown extends W ? (method: string, ...args: unknown[]) => Promise<any> : CallOf<I>
@@ -66,11 +73,14 @@ export interface CheckoutControls<W, I = InterfaceOf<W>> {
   readonly released: boolean
   /** The same checkout with per-call options (an event handler) for the calls made through it. */
   with(options: CallOptions): Checkout<W>
+  /** Releases the checkout: `await using c = await client.checkout()` (TypeScript; see the README). */
   [Symbol.asyncDispose](): Promise<void>
+  /** Releases the checkout: `using c = await client.checkout()`. */
   [Symbol.dispose](): void
 }
 
-type CallableOf<I> = I extends AnyFunction
+/** A checkout is callable when the worker's interface is one function: `c(...args)`. */
+export type CallableOf<I> = I extends AnyFunction
   ? (...args: I extends (method: string, ...args: infer A) => unknown ? A : unknown[]) => Promise<Awaited<ReturnType<I>>>
   : unknown
 
@@ -79,6 +89,7 @@ export type Checkout<W = unknown> = unknown extends W
   ? CheckoutControls<W> & { readonly [method: string]: any } & ((...args: unknown[]) => Promise<any>)
   : CheckoutControls<W> & MethodsOf<InterfaceOf<W>> & CallableOf<InterfaceOf<W>>
 
+/** Options of `client.checkout(options)` and `client.run(fn, options)`. */
 export interface CheckoutOptions {
   /** Overrides the client's timeout for this checkout (ms, `Infinity` for none). */
   timeout?: number
