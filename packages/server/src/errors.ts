@@ -42,7 +42,10 @@ export class SocketPathError extends ForkdError {
    */
   constructor(
     /** The socket path, or the folder that is wrong. */
-    readonly path: string, message?: string, options?: ForkdErrorOptions) {
+    readonly path: string,
+    message?: string,
+    options?: ForkdErrorOptions,
+  ) {
     super(message ?? `${SocketPathError.defaultMessage}: ${path}`, options)
   }
 }
