@@ -1,7 +1,7 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { fixture, isAlive, tempDir, waitFor, waitForExit } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
@@ -36,6 +36,29 @@ describe('forkd CLI', () => {
     expect(result.status).toBe(2)
     expect(result.stderr).toBe(`forkd: worker module ${join(process.cwd(), 'no-such-worker.mjs')}: no such file\n`)
     expect(existsSync(join(dir, 's.sock'))).toBe(false)
+  })
+
+  it('prints a syntax error in the worker module once, with its place, and exits 2', () => {
+    dir = tempDir()
+    const worker = fixture('syntax-error-worker.mjs')
+    const result = run('serve', '--listen', join(dir, 's.sock'), worker)
+    expect(result.status).toBe(2)
+    const message = `forkd: cannot import worker module ${pathToFileURL(worker).href}: SyntaxError: Unexpected token '*' at ${worker}:6:34\n` +
+      '      interface: { double: (x) => x +* 2 },\n' +
+      '                                     ^\n'
+    expect(result.stderr.endsWith(message)).toBe(true)
+    // Said once: not in the worker's output, not in a log record before the final message.
+    expect(result.stderr.split('Unexpected token').length - 1).toBe(1)
+    expect(result.stderr.slice(0, -message.length)).toMatch(/^(forkd-server\[\d+\] info: closed \{[^\n]*\}\n)?$/)
+  })
+
+  it('prints one line and exits 2 when the socket\'s folder does not exist', () => {
+    dir = tempDir()
+    const path = join(dir, 'run', 'app', 'hash.sock')
+    const result = run('serve', '--listen', path, fixture('plain-worker.mjs'))
+    expect(result.status).toBe(2)
+    expect(result.stderr).toBe(`forkd: cannot listen on ${path}: the folder ${join(dir, 'run', 'app')} does not exist ` +
+      '(forkd does not create it: create it first, writable by the server\'s user)\n')
   })
 
   it.each([

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TimeoutError, WorkerDiedError, WorkerError, type LogRecord } from '@forkd/client'
-import { startEnv, warm, type TestEnv } from '../support/harness.js'
+import { startEnv, waitFor, warm, type TestEnv } from '../support/harness.js'
 
 function collector() {
   const records: LogRecord[] = []
@@ -29,7 +29,7 @@ describe('worker logs', () => {
     const before = Date.now()
     expect(await c.work(21)).toBe(42)
     c.release()
-    await new Promise((r) => setTimeout(r, 50))
+    await waitFor(() => log.doneAt() > 0, 'the done record of the release')
     expect(summary(log.records)).toEqual(['info starting', 'debug detail', 'timer inner', 'warn almost done', 'timer work', 'done checkout done'])
     for (const r of log.records.slice(0, 5)) {
       expect(r.pid).toBe(c.worker.pid)
@@ -69,7 +69,7 @@ describe('worker logs', () => {
     } finally {
       c.release()
     }
-    await new Promise((r) => setTimeout(r, 50))
+    await waitFor(() => log.doneAt() > 0, 'the done record of the release')
     expect(summary(log.records)).toEqual(['info about to hang', 'done checkout done'])
     expect(handledAt).toBe(1)
     expect(log.doneAt()).toBe(2)

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import type { ChildProcess } from 'node:child_process'
 import { Client, WorkerDiedError } from '@forkd/client'
-import { isAlive, startServerProcess, tempDir, waitForExit, workerChildren } from '../support/harness.js'
+import { isAlive, startServerProcess, tempDir, waitFor, waitForExit, workerChildren } from '../support/harness.js'
 
 describe('reconnecting to the server', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -34,9 +34,9 @@ describe('reconnecting to the server', () => {
       c.release()
       return pid
     })
-    await new Promise((r) => setTimeout(r, 300))
+    // The checkouts wait while the client's attempts fail.
+    await waitFor(() => client.stats().connectFailures > 0, 'a failed connection attempt')
     expect(client.stats()).toMatchObject({ pending: 5, busy: 0, idle: 0 })
-    expect(client.stats().connectFailures).toBeGreaterThan(0)
     const server = await startServerProcess(path, 'echo-worker.mjs')
     killOnCleanup(server)
     const pids = await Promise.all(waiting)
@@ -77,7 +77,9 @@ describe('reconnecting to the server', () => {
       e.release()
       return pid
     })
-    await new Promise((r) => setTimeout(r, 200))
+    // No server: the checkouts left over once the old workers are used up wait, while attempts fail.
+    const failuresBefore = client.stats().connectFailures
+    await waitFor(() => client.stats().pending > 0 && client.stats().connectFailures > failuresBefore, 'checkouts waiting for a server')
     const second = await startServerProcess(path, 'echo-worker.mjs')
     killOnCleanup(second)
     const pids = await Promise.all(laterCheckouts)

@@ -45,6 +45,17 @@ describe('timeouts', () => {
     await waitFor(() => client.stats().workers === 2 && client.stats().idle === 2, 'the pool to refill')
   })
 
+  it('say "1 second" for a timeout of 1 000 ms, and name no client when it is unnamed', async () => {
+    const client = env.client({ timeout: 1_000 })
+    await warm(client)
+    const c = await client.checkout()
+    env.pids.add(c.worker.pid)
+    const error = await c.sleep(5_000).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TimeoutError)
+    expect((error as TimeoutError).message).toBe('-> sleep: timed out after 1 second')
+    c.release()
+  })
+
   it('restart for each request: many calls each shorter than the timeout all succeed', async () => {
     const client = env.client({ timeout: 1_000 })
     await warm(client)

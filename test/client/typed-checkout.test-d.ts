@@ -1,5 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest'
 import { Client, type Checkout } from '@forkd/client'
+import { defineWorker } from '@forkd/server'
 import type typedWorker from '../fixtures/typed-worker.js'
 import type typedFunctionWorker from '../fixtures/typed-function-worker.js'
 
@@ -27,6 +28,30 @@ describe('a typed checkout', () => {
     void c.call('nope')
     // @ts-expect-error: wrong argument type through call()
     void c.call('greet', 5)
+  })
+
+  it('refuses a worker method with a reserved name when the worker is defined', () => {
+    // @ts-expect-error: "release" is reserved: a checkout has its own c.release
+    void defineWorker({ interface: { hash: (x: string) => x, release: () => 1 } })
+    // @ts-expect-error: "then" would make every checkout a thenable
+    void defineWorker({ interface: { then: () => 1 } })
+    void defineWorker({ interface: { hash: (x: string) => x, releaseAll: () => 1 } })
+  })
+
+  it('keeps the checkout\'s own members for reserved names of a worker interface type, reachable through call()', async () => {
+    interface Shadowing {
+      release(reason: string): string
+      worker(): number
+      hash(password: string): string
+    }
+    const client = new Client<Shadowing>({ connect: '/x.sock' })
+    const c = await client.checkout()
+    expectTypeOf(c.release).toEqualTypeOf<(error?: unknown) => void>()
+    expectTypeOf(c.worker).toEqualTypeOf<{ pid: number; id: number }>()
+    expectTypeOf(c.hash).toEqualTypeOf<(password: string) => Promise<string>>()
+    expectTypeOf(c.call('release', 'why')).toEqualTypeOf<Promise<string>>()
+    // The checkout's own release: it takes an optional error and returns nothing.
+    expectTypeOf(c.release('why')).toEqualTypeOf<void>()
   })
 
   it('is callable for a one-function interface, with the arguments after the method name', async () => {

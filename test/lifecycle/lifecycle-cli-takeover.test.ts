@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
-import { tempDir, waitFor, waitForExit, workerChildren } from '../support/harness.js'
+import { startSleep, tempDir, waitFor, waitForExit, workerChildren } from '../support/harness.js'
 import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
 
 type Who = { version: string; pid: number; server: number }
@@ -38,8 +38,8 @@ describe('forkd serve taken over by forkd serve', () => {
       const pids = workerChildren(first.pid)
       return pids.length === 3 ? pids : undefined
     }, "the first server's three workers"))!
-    const running = c.sleep(1_000)
-    await new Promise((r) => setTimeout(r, 100))
+    const { running, started } = startSleep(c, 1_000)
+    await started
 
     const second = serveCli(path, 'version-worker.mjs', { env: { FORKD_TEST_RUN: secondTag, FORKD_TEST_VERSION: 'v2' }, args: ['--spares', '1'] })
     await second.listening()

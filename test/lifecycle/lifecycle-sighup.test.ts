@@ -6,7 +6,7 @@ import { rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
-import { tempDir, waitFor, waitForExit, workerChildren } from '../support/harness.js'
+import { startSleep, tempDir, waitFor, waitForExit, workerChildren } from '../support/harness.js'
 import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
 
 describe('forkd serve and SIGHUP', () => {
@@ -32,8 +32,8 @@ describe('forkd serve and SIGHUP', () => {
     const busy = c.worker.pid
     await waitFor(() => workerChildren(server.pid).length === 3, 'the busy worker and two spares')
     const oldSpares = workerChildren(server.pid).filter((pid) => pid !== busy)
-    const running = c.sleep(1_000)
-    await new Promise((r) => setTimeout(r, 100))
+    const { running, started } = startSleep(c, 1_000)
+    await started
 
     server.child.kill('SIGHUP')
     await waitForExit(oldSpares)

@@ -6,7 +6,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
-import { isAlive, tempDir, waitFor, waitForExit } from '../support/harness.js'
+import { isAlive, startSleep, tempDir, waitFor, waitForExit } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
 import { processesTagged, serveCli, uniqueTag, type ServeProcess } from '../support/cli.js'
 
@@ -35,8 +35,8 @@ describe('forkd serve and SIGTERM/SIGINT', () => {
     const { path, tag, server, client } = await setup(['--drain-timeout', '20000'])
     const c = await client.checkout()
     const pid = c.worker.pid
-    const running = c.sleep(1_000)
-    await new Promise((r) => setTimeout(r, 100))
+    const { running, started } = startSleep(c, 1_000)
+    await started
 
     server.child.kill(signal)
     // The path goes at once: nothing new reaches this server.
@@ -57,8 +57,8 @@ describe('forkd serve and SIGTERM/SIGINT', () => {
   it('ends a checkout still running when --drain-timeout passes, then exits 0', async () => {
     const { tag, server, client } = await setup(['--drain-timeout', '1000'])
     const c = await client.checkout()
-    const running = c.sleep(60_000)
-    await new Promise((r) => setTimeout(r, 100))
+    const { running, started } = startSleep(c, 60_000)
+    await started
     server.child.kill('SIGTERM')
     const error = await running.catch((e: unknown) => e)
     expect(error).toBeInstanceOf(WorkerDiedError)
@@ -73,8 +73,9 @@ describe('forkd serve and SIGTERM/SIGINT', () => {
     const c = await client.checkout()
     const pid = c.worker.pid
     let callDone = false
-    const running = c.sleep(2_000).then((v: unknown) => ((callDone = true), v))
-    await new Promise((r) => setTimeout(r, 100))
+    const sleep = startSleep(c, 2_000)
+    const running = sleep.running.then((v: unknown) => ((callDone = true), v))
+    await sleep.started
     server.child.kill('SIGTERM')
     await waitFor(() => !existsSync(path), 'the first signal to be handled')
     server.child.kill(signal)

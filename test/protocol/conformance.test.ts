@@ -74,7 +74,7 @@ interface Case {
   steps: Step[]
 }
 
-const defaultHello = [0, { v: 1, pid: { $type: 'uint', $min: 1 }, id: { $type: 'uint', $min: 1 }, name: { $type: 'text' }, serverPid: { $type: 'uint', $min: 1 }, checkoutDone: { $type: 'bool' }, concurrency: { $type: 'uint', $min: 1 } }]
+const defaultHello = [0, { v: 1, pid: { $type: 'uint', $min: 1 }, id: { $type: 'uint', $min: 1 }, name: { $type: 'text' }, serverPid: { $type: 'uint', $min: 1 }, checkoutDone: { $type: 'bool' }, concurrency: { $type: 'uint', $min: 1 }, maxPayload: { $type: 'uint', $min: 1 } }]
 
 /** A forkd server in its own process: `serve.mjs` on a socket in a fresh folder. */
 class ServerProcess {

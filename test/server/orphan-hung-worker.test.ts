@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { join } from 'node:path'
 import { rmSync } from 'node:fs'
 import { Client, WorkerDiedError } from '@forkd/client'
-import { isAlive, startServerProcess, tempDir, waitForExit } from '../support/harness.js'
+import { isAlive, startServerProcess, startSleep, tempDir, waitForExit } from '../support/harness.js'
 
 describe('a worker whose server died', () => {
   const cleanups: (() => unknown)[] = []
@@ -22,8 +22,9 @@ describe('a worker whose server died', () => {
     cleanups.push(() => client.close())
     const sleeper = await client.checkout()
     const pids = [sleeper.worker.pid]
-    const sleeping = sleeper.sleep(60_000).catch((e: unknown) => e)
-    await new Promise((r) => setTimeout(r, 100))
+    const { running, started } = startSleep(sleeper, 60_000)
+    const sleeping = running.catch((e: unknown) => e)
+    await started
     server.kill('SIGKILL')
     await new Promise((r) => server.once('exit', r))
     // nobody is left to watch them but themselves

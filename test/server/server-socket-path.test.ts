@@ -1,12 +1,16 @@
 import { spawnSync } from 'node:child_process'
-import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Server, SocketPathError } from '@forkd/server'
-import { fixture, quietLogger, tempDir } from '../support/harness.js'
+import { fixture, quietLogger, serverLog, tempDir, workerChildren } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
 
 const worker = fixture('plain-worker.mjs')
+const repoRoot = fileURLToPath(new URL('../..', import.meta.url))
+/** An unprivileged user for the permission test when the tests run as root (who may write anywhere). */
+const nobody = 65534
 
 describe('Server socket path', () => {
   const dirs: string[] = []
@@ -41,6 +45,56 @@ describe('Server socket path', () => {
     mkdirSync(path)
     await expect(Server.start({ listen: path, worker, logger: quietLogger })).rejects.toThrow(/it exists and is a directory/)
     expect(statSync(path).isDirectory()).toBe(true)
+  })
+
+  it('refuses a path whose folder does not exist, naming the folder, and starts no worker', async () => {
+    const missing = join(dir(), 'no-such-folder')
+    const path = join(missing, 'hash.sock')
+    const before = serverLog.length
+    const error = await Server.start({ listen: path, worker, logger: quietLogger }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SocketPathError)
+    expect((error as SocketPathError).code).toBe('FORKD_ERR_SOCKET_PATH')
+    expect((error as SocketPathError).path).toBe(path)
+    expect((error as Error).message).toBe(
+      `cannot listen on ${path}: the folder ${missing} does not exist (forkd does not create it: create it first, writable by the server's user)`)
+    // Checked before any worker process was started: the server logged nothing at all.
+    expect(serverLog.slice(before)).toEqual([])
+    expect(workerChildren()).toEqual([])
+  })
+
+  it('refuses a path below a regular file, naming the file', async () => {
+    const file = join(dir(), 'a-file')
+    writeFileSync(file, '')
+    const path = join(file, 'sub', 's.sock')
+    const error = await Server.start({ listen: path, worker, logger: quietLogger }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(SocketPathError)
+    expect((error as Error).message).toBe(`cannot listen on ${path}: ${file} is a regular file, not a folder`)
+  })
+
+  it('refuses a folder the server may not write to, naming the folder and the user', () => {
+    const d = dir()
+    chmodSync(d, 0o755)
+    const readOnly = join(d, 'read-only')
+    mkdirSync(readOnly, { mode: 0o555 })
+    const path = join(readOnly, 's.sock')
+    // root may write anywhere: the server then runs as an unprivileged user
+    const asRoot = process.getuid?.() === 0
+    const script = `import { Server } from '@forkd/server'
+      Server.start({ listen: ${JSON.stringify(path)}, worker: ${JSON.stringify(worker)} })
+        .then((s) => s.close(), (e) => console.log(JSON.stringify({ name: e.name, code: e.code, message: e.message, cause: e.cause?.code })))`
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script], {
+      cwd: repoRoot, encoding: 'utf8', timeout: 20_000, ...(asRoot ? { uid: nobody, gid: nobody } : {}),
+    })
+    expect(result.stderr).toBe('')
+    const uid = asRoot ? nobody : process.getuid!()
+    expect(JSON.parse(result.stdout)).toEqual({
+      name: 'SocketPathError',
+      code: 'FORKD_ERR_SOCKET_PATH',
+      message: expect.stringMatching(new RegExp(`^cannot listen on ${path}: permission denied: the server runs as (user \\S+ \\(uid ${uid}\\)|uid ${uid}), ` +
+        `who may not create files in ${readOnly} \\(make the folder writable by that user, or listen somewhere else\\)$`)),
+      cause: 'EACCES',
+    })
+    expect(readdirSync(readOnly)).toEqual([])
   })
 
   it('replaces a stale socket left by a crashed server, and serves on it', async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Server } from '@forkd/server'
-import { Client, type ClientOptions } from '@forkd/client'
+import { Client, type Checkout, type ClientOptions } from '@forkd/client'
 
 /** Absolute path of a file in test/fixtures. */
 export function fixture(name: string): string {
@@ -48,6 +48,23 @@ export async function waitFor<T>(check: () => T | Promise<T>, what: string, time
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
     await new Promise((r) => setTimeout(r, 20))
   }
+}
+
+/**
+ * Calls `sleep(ms)` of echo-worker.mjs or version-worker.mjs on `c`. `started` resolves once the
+ * worker has begun the call (the fixture's 'sleeping' event), so a test can act on a call that is
+ * certainly running, however slow the machine; it rejects if the call settles without the event.
+ * `running` is the call itself.
+ */
+export function startSleep(c: Checkout, ms: number): { running: Promise<unknown>; started: Promise<void> } {
+  let began!: () => void
+  const event = new Promise<void>((r) => (began = r))
+  const running: Promise<unknown> = c.with({ onEvent: (name) => name === 'sleeping' && began() }).sleep(ms)
+  const ended = running.then(() => 'ended' as const, () => 'ended' as const)
+  const started = Promise.race([event, ended]).then((how) => {
+    if (how === 'ended') throw new Error(`sleep(${ms}) settled before the worker said it began`)
+  })
+  return { running, started }
 }
 
 /** Waits until every pid has exited. */

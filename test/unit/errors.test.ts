@@ -28,6 +28,7 @@ const table: [pkg: 'client' | 'server' | 'protocol', name: string, code: string]
   ['client', 'ClientClosedError', 'FORKD_ERR_CLIENT_CLOSED'],
   ['client', 'CheckoutReleasedError', 'FORKD_ERR_CHECKOUT_RELEASED'],
   ['client', 'QueueFullError', 'FORKD_ERR_QUEUE_FULL'],
+  ['client', 'PayloadTooLargeError', 'FORKD_ERR_PAYLOAD_TOO_LARGE'],
   ['client', 'ConnectError', 'FORKD_ERR_CONNECT'],
   ['client', 'VersionMismatchError', 'FORKD_ERR_VERSION_MISMATCH'],
   ['client', 'ServerAtCapacityError', 'FORKD_ERR_SERVER_AT_CAPACITY'],

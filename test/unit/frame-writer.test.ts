@@ -49,6 +49,43 @@ describe('FrameWriter', () => {
     expect(byBytes.frames).toHaveLength(1)
   })
 
+  it('never joins messages into a frame larger than maxFrameBytes: the one that would pass it starts the next frame', () => {
+    const sizes: number[] = []
+    const w = new FrameWriter((frame) => sizes.push(frame.length), { maxFrameBytes: 100, maxBatchBytes: 1024 })
+    const message = (bytes: number) => Buffer.alloc(bytes)
+    w.cork()
+    w.queue(message(60))
+    w.queue(message(40))
+    w.queue(message(1))
+    w.queue(message(100))
+    w.queue(message(30))
+    w.uncork()
+    expect(sizes).toEqual([100, 1, 100, 30])
+  })
+
+  it('gives a message of maxBatchBytes or more a frame of its own, whatever the peer\'s limit', () => {
+    const sizes: number[] = []
+    const w = new FrameWriter((frame) => sizes.push(frame.length), { maxBatchBytes: 1024 })
+    w.cork()
+    w.queue(Buffer.alloc(1000))
+    w.queue(Buffer.alloc(1024))
+    w.queue(Buffer.alloc(10))
+    w.uncork()
+    // 1000 + 1024 would reach a peer limit of 2 KiB; the large message went alone instead.
+    expect(sizes).toEqual([1000, 1024, 10])
+  })
+
+  it('takes a limit learnt later (setMaxFrameBytes)', () => {
+    const sizes: number[] = []
+    const w = new FrameWriter((frame) => sizes.push(frame.length), { maxBatchBytes: 1024 })
+    w.setMaxFrameBytes(50)
+    w.cork()
+    w.queue(Buffer.alloc(30))
+    w.queue(Buffer.alloc(30))
+    w.uncork()
+    expect(sizes).toEqual([30, 30])
+  })
+
   it('holds frames while corked and sends them all in one frame on uncork', async () => {
     const { w, frames } = writer()
     w.cork()

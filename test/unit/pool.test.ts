@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest'
 import { AbortError, AbortedError, CancelledError, ClientClosedError, QueueFullError, TimeoutError, WorkerDiedError, WorkerError, type Checkout } from '@forkd/client'
 import { live, makePool, settle } from '../support/fake-pool.js'
+import { waitFor } from '../support/harness.js'
 
 describe('Pool', () => {
   it('opens minWorkers connections at start and refills after a death', () => {
@@ -42,7 +43,7 @@ describe('Pool', () => {
     for (const [label, priority] of [['low-1', -1], ['normal-1', 0], ['high-1', 5]] as const) requests.set(label, request(label, { priority }))
     const gone = request('normal-2', { timeout: 20 })
     for (const [label, priority] of [['high-2', 5], ['normal-3', 0]] as const) requests.set(label, request(label, { priority }))
-    await new Promise((r) => setTimeout(r, 40))
+    await waitFor(() => gone.error, 'the 20 ms checkout to time out')
     expect(gone.error).toBeInstanceOf(TimeoutError)
     // each holder releases; the next in line gets the single worker
     for (let i = 0; i < 5; i++) {
@@ -196,7 +197,7 @@ describe('Pool', () => {
     conns[0]!.hello()
     // Idle worker: granted at once, then validation never finishes.
     const timed = request('timed', { timeout: 50 })
-    await new Promise((r) => setTimeout(r, 120))
+    await waitFor(() => timed.error, 'the 50 ms checkout to time out')
     expect(timed.error).toBeInstanceOf(TimeoutError)
     const { pool: pool2, conns: conns2, request: request2 } = makePool({ minWorkers: 1, maxWorkers: 1, validate: () => new Promise<boolean>(() => {}) })
     conns2[0]!.hello()

@@ -65,7 +65,24 @@ describe('hello', () => {
   })
 
   it.each([0, -1, 1.5, '2', null])('refuses concurrency %j', (concurrency) => {
-    expect(() => checkWorkerMessage([0, { ...hello, concurrency }])).toThrow(new ProtocolError('malformed message: hello must be [0, {v, pid, id, name, serverPid, checkoutDone, concurrency?}]'))
+    expect(() => checkWorkerMessage([0, { ...hello, concurrency }])).toThrow(new ProtocolError('malformed message: hello must be [0, {v, pid, id, name, serverPid, checkoutDone, concurrency?, maxPayload?}]'))
+  })
+})
+
+describe('checkWorkerMessage: hello', () => {
+  const hello = { v: 1, pid: 10, id: 1, name: '', serverPid: 9, checkoutDone: false }
+
+  it('accepts a hello with maxPayload, and one without it (a worker from before the field)', () => {
+    expect(checkWorkerMessage([0, { ...hello, maxPayload: 4096 }])).toEqual([0, { ...hello, maxPayload: 4096 }])
+    expect(checkWorkerMessage([0, hello])).toEqual([0, hello])
+  })
+
+  it('ignores keys it does not know', () => {
+    expect(checkWorkerMessage([0, { ...hello, later: 'x' }])[1]).toMatchObject(hello)
+  })
+
+  it.each([0, -1, 1.5, '4096', null])('refuses maxPayload %s', (maxPayload) => {
+    expect(() => checkWorkerMessage([0, { ...hello, maxPayload }])).toThrow(/^malformed message: hello maxPayload must be an integer ≥ 1, got /)
   })
 })
 

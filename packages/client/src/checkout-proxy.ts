@@ -7,11 +7,13 @@
  * carries its state. A checkout therefore costs one function and one proxy, not a set of closures.
  */
 import { inspect } from 'node:util'
+import { isReservedMethodName } from '@forkd/protocol'
 import type { CheckoutState } from './checkout.js'
 import type { CallOptions, Checkout, WorkerIdentity } from './remote-types.js'
 
-/** Names that must not turn into remote methods: promise and inspection machinery probes them. */
-const notMethods = new Set(['then', 'catch', 'finally', 'toJSON', 'constructor', 'asymmetricMatch', '$$typeof', 'nodeType', 'toString', 'valueOf', 'inspect'])
+
+/** The reserved names that are the checkout's own members (the `switch` in `get`). */
+const controls: ReadonlySet<string> = new Set(['call', 'release', 'abort', 'worker', 'released', 'with'])
 
 interface Target {
   (): void
@@ -42,13 +44,14 @@ const handler: ProxyHandler<Target> = {
       case 'released': return state.released
       case 'with': return (options: CallOptions) => createCheckoutProxy(state, { ...t.callOptions, ...options }, t.root)
     }
-    if (notMethods.has(prop)) return undefined
+    // The other reserved names (promise and inspection machinery probes them) are no methods.
+    if (isReservedMethodName(prop)) return undefined
     const onEvent = t.onEvent
     const signal = t.signal
     return (...args: unknown[]) => state.call(prop, args, onEvent, signal)
   },
   set: () => false,
-  has: (_t, prop) => typeof prop === 'string' && !notMethods.has(prop),
+  has: (_t, prop) => typeof prop === 'string' && (controls.has(prop) || !isReservedMethodName(prop)),
 }
 
 export function createCheckoutProxy<W>(state: CheckoutState, callOptions?: CallOptions, root?: object): Checkout<W> {

@@ -16,7 +16,7 @@
  */
 import { CallFlags, MessageType, ProtocolError, describeEndpoint, type ErrorMessage, type EventMessage, type LogMessage, type OkMessage } from '@forkd/protocol'
 import {
-  AbortedError, CancelledError, CheckoutReleasedError, SetupError, TimeoutError, WorkerError,
+  AbortedError, CancelledError, CheckoutReleasedError, PayloadTooLargeError, SetupError, TimeoutError, WorkerError,
 } from './errors.js'
 import { describeSite, type CheckoutSite, type LeakTarget } from './leak-tracking.js'
 import type { LogRecord } from './log-sink.js'
@@ -167,7 +167,8 @@ export class CheckoutState implements Lessee, LeakTarget {
     try {
       this.conn.sendCall(id, this.#epoch, method, args, flags)
     } catch (error) {
-      // Unencodable arguments: nothing was sent, only this call fails.
+      // Unencodable or too large: nothing was sent, only this call fails.
+      if (error instanceof PayloadTooLargeError) return Promise.reject(new PayloadTooLargeError(`${this.#label(method)}: ${error.message}`, error.size, error.limit))
       return Promise.reject(error)
     }
     const promise = new Promise((resolve, reject) => {

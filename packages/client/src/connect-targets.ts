@@ -11,13 +11,13 @@ import { describeValue } from '@forkd/protocol/internal'
 export interface DnsTarget {
   /** The name to resolve, e.g. a Kubernetes headless Service `forkd.app.svc.cluster.local`. */
   dns: string
-  /** The TCP port every resolved address is served on. */
+  /** The port every server behind the name listens on, 1 to 65535. */
   port: number
 }
 
 /** Every server an SRV name lists, e.g. `_forkd._tcp.forkd.app.svc.cluster.local`. */
 export interface SrvTarget {
-  /** The SRV name; each record gives a host (resolved again) and a port. */
+  /** The SRV name to resolve. */
   srv: string
 }
 
@@ -37,23 +37,40 @@ export interface DnsResolver {
   resolveSrv(hostname: string): Promise<SrvRecord[]>
 }
 
-/** One SRV record, as `dns.promises.Resolver#resolveSrv` gives it. */
+/** One SRV record, as `dns.promises.Resolver.resolveSrv` gives it. */
 export interface SrvRecord {
-  /** The target host name. */
+  /** The server's host name. */
   name: string
-  /** The target port. */
+  /** The server's port. */
   port: number
-  /** Lower is preferred (RFC 2782). */
+  /** Lower is preferred. */
   priority: number
-  /** Relative share among records of the same priority. */
+  /** Relative weight among records of one priority. */
   weight: number
 }
 
 /** A parsed `connect` entry. */
 export type ConnectSource =
-  | { readonly kind: 'endpoint'; readonly endpoint: Endpoint }
-  | { readonly kind: 'dns'; readonly name: string; readonly port: number }
-  | { readonly kind: 'srv'; readonly name: string }
+  | {
+      /** One server at a fixed address. */
+      readonly kind: 'endpoint'
+      /** Its address. */
+      readonly endpoint: Endpoint
+    }
+  | {
+      /** Every server behind a DNS name's A/AAAA records. */
+      readonly kind: 'dns'
+      /** The name. */
+      readonly name: string
+      /** The servers' port. */
+      readonly port: number
+    }
+  | {
+      /** Every server an SRV name lists. */
+      readonly kind: 'srv'
+      /** The name. */
+      readonly name: string
+    }
 
 type Fail = (option: string, expected: string, given: unknown) => never
 

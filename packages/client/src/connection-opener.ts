@@ -55,7 +55,16 @@ export interface EndpointStats {
   /** `host:port` or the socket path. */
   endpoint: string
   /** This client's connections to it, by state. */
-  connections: { idle: number; busy: number; connecting: number; releasing: number }
+  connections: {
+    /** Free in the pool. */
+    idle: number
+    /** Checked out. */
+    busy: number
+    /** Attempts under way. */
+    connecting: number
+    /** Released, waiting for the worker's checkoutDone. */
+    releasing: number
+  }
   /** Consecutive failed connection attempts. */
   failures: number
   /** Whether new connections to it wait for a backoff to end. */

@@ -11,10 +11,15 @@ export type { ForkdErrorOptions } from '@forkd/protocol'
 
 /** The remote error as the worker described it. */
 export interface RemoteError {
+  /** The thrown value's name (`'NonErrorThrown'` for a value that was not an Error). */
   name: string
+  /** The thrown value's message. */
   message: string
+  /** The thrown value's `code`, if it had one. */
   code?: string | number | undefined
+  /** The stack trace in the worker. */
   stack?: string | undefined
+  /** Other own primitive properties of the thrown value (PostgreSQL's `detail`, `hint`...). */
   data?: Record<string, string | number | boolean | null> | undefined
 }
 
@@ -119,6 +124,27 @@ export class ClientClosedError extends ForkdError {
   static override readonly defaultMessage: string = 'forkd client: the client is closed'
   constructor(name = '', options?: ForkdErrorOptions) {
     super(`${name || 'forkd client'}: the client is closed`, options)
+  }
+}
+
+/**
+ * A call whose message, encoded, is larger than the worker accepts (its server's `maxPayload`,
+ * which the worker states in its hello; 64 MiB for a worker that does not): it was not sent, since
+ * the worker would end the connection over it (close 1009). Only that call fails, as with
+ * UnencodableError; the checkout stays usable. Raise the server's `maxPayload` (`forkd serve
+ * --max-payload`) to send such calls, or pass less data.
+ */
+export class PayloadTooLargeError extends ForkdError {
+  static override readonly code: string = 'FORKD_ERR_PAYLOAD_TOO_LARGE'
+  static override readonly defaultMessage: string = 'the call is larger than the worker accepts (the server\'s maxPayload)'
+  /** The size of the encoded call, in bytes. */
+  readonly size: number
+  /** The largest message the worker accepts, in bytes. */
+  readonly limit: number
+  constructor(message?: string, size = NaN, limit = NaN) {
+    super(message)
+    this.size = size
+    this.limit = limit
   }
 }
 

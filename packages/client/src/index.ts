@@ -1,8 +1,10 @@
 export { Client } from './client.js'
 export type { ClientOptions, ConnectTarget, DnsTarget, SrvTarget, DnsResolver, NormalizedClientOptions } from './options.js'
+export type { ConnectSource, SrvRecord } from './connect-targets.js'
+export type { Endpoint, TcpEndpoint } from '@forkd/protocol'
 export type { ClientEvents } from './client.js'
 export type { WorkerInfo } from './pool-events.js'
-export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName } from './remote-types.js'
+export type { Checkout, CheckoutOptions, CallOptions, InterfaceOf, WorkerIdentity, ReservedName, CheckoutControls, MethodsOf, CallableOf, CallOf } from './remote-types.js'
 export type { PoolStats, RetireReason } from './pool.js'
 export type { TimingStats } from './timing.js'
 export { channelNames } from './tracing.js'
@@ -11,9 +13,8 @@ export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
 export type { NameStats } from './endpoint-discovery.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
-export type { ConnectSource, SrvRecord } from './connect-targets.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, PayloadTooLargeError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'

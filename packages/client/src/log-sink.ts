@@ -4,37 +4,37 @@
  */
 import type { LogLevel } from '@forkd/protocol'
 
-/** One log record of a checkout's worker, or the `done` record that ends a checkout's logs. */
+/** One record of a checkout's log: a worker's log line, a timer, or the `done` that closes the log. */
 export interface LogRecord {
-  /** The worker's level (`timer` for a `ctx.timer` record), or `done` when the checkout ended. */
+  /** The worker's level, `timer` (fields carry `ms`), or `done` at release. */
   level: LogLevel | 'done'
   /** Epoch ms, from the worker's clock for worker records. */
   time: number
-  /** The text the worker logged (the timer's name for a timer record). */
+  /** The worker's message (a timer's name). */
   message: string
   /** `method` or `()`; undefined for the `done` record. */
   method: string | undefined
-  /** Process id of the worker. */
+  /** The worker process's pid. */
   pid: number
-  /** The worker's number, unique within its server. */
+  /** The worker's number within its server. */
   worker: number
-  /** Structured fields the worker logged with the message, or null. */
+  /** The fields the worker gave, or null. */
   fields: Record<string, unknown> | null
 }
 
 /** A pino (or any logger with info/warn/error/debug taking `(fields, message)`). */
 export interface StructuredLogger {
-  /** Receives the `debug` records (and timer and done records). */
+  /** Receives `debug`, `timer` and `done` records. */
   debug(fields: object, message: string): void
-  /** Receives the `info` records. */
+  /** Receives `info` records. */
   info(fields: object, message: string): void
-  /** Receives the `warn` records. */
+  /** Receives `warn` records. */
   warn(fields: object, message: string): void
-  /** Receives the `error` records. */
+  /** Receives `error` records. */
   error(fields: object, message: string): void
 }
 
-/** The `log` option: a function called with every record, or a pino-style logger. */
+/** Where a checkout's log goes: a function receiving each record, or a pino-style logger. */
 export type LogSink = ((record: LogRecord) => void) | StructuredLogger
 
 /** Normalizes a sink to a function; user code errors are kept away from the connection. */

@@ -124,21 +124,31 @@ export interface ClientOptions<W = unknown> {
   recordTiming?: boolean
 }
 
-/** Options after defaults and checks. */
+/** The client's options after defaults and checks, as `client.options` returns them. */
 export interface NormalizedClientOptions {
   /** The parsed `connect`: one source per entry, duplicates removed. */
   connect: readonly ConnectSource[]
   /** The resolver given, if any (the default one is made when a DNS name needs it). */
   resolver: DnsResolver | undefined
+  /** How often DNS names in `connect` are resolved again, ms. */
   resolveInterval: number
+  /** How often idle workers are pinged, ms (`Infinity`: never). */
   pingInterval: number
+  /** An idle worker that does not answer a ping within this is replaced, ms. */
   pingTimeout: number
+  /** TCP keepalive idle time of TCP connections, ms. */
   tcpKeepAlive: number
+  /** Whether waitTime, runTime and holdTime histograms are recorded (the `recordTiming` option). */
   recordTiming: boolean
+  /** Shown in errors as `NAME -> method`. */
   name: string
+  /** Workers kept connected. */
   minWorkers: number
+  /** Most workers; more checkouts wait. */
   maxWorkers: number
+  /** Per request: the wait for a worker, then each call, ms (`Infinity`: none). */
   timeout: number
+  /** A worker is retired after this many checkouts. */
   maxCheckouts: number
   /** ms; Infinity: idle workers are never closed for resting. */
   idleTimeout: number
@@ -146,19 +156,32 @@ export interface NormalizedClientOptions {
   maxWorkerAge: number
   /** Bytes of resident set size; Infinity: workers are never asked for their stats. */
   maxWorkerMemory: number
+  /** Whether a worker whose checkout saw an error is replaced. */
   reforkAfterError: boolean
+  /** Most checkouts waiting for a worker. */
   maxPendingCheckouts: number
+  /** Largest message accepted from a worker, bytes. */
   maxPayload: number
+  /** First delay between failing connection attempts, ms. */
   connectRetryMin: number
+  /** Longest delay between failing connection attempts, ms. */
   connectRetryMax: number
+  /** A connection attempt without a handshake by then is abandoned, ms. */
   connectTimeout: number
+  /** Whether checkouts record where they were made. */
   trackCheckoutSites: boolean
+  /** Whether the client connects before the first checkout. */
   autostart: boolean
+  /** Whether an idle client lets the process exit. */
   allowExitOnIdle: boolean
+  /** Checks a worker before it is handed out; `false` retires it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   validate: ((checkout: Checkout<any>) => boolean | Promise<boolean>) | undefined
+  /** Whether a failed connection attempt rejects a waiting checkout at once. */
   propagateConnectError: boolean
+  /** A checkout held longer than this is warned about once, ms (`Infinity`: never). */
   holdWarning: number
+  /** The client's own log sink, as a function. */
   log: ((record: LogRecord) => void) | undefined
 }
 

@@ -2,26 +2,37 @@
  * How a worker module's interface type becomes the client's checkout type.
  * `client.checkout<typeof import('./worker.js').default>()` gives typed methods returning promises.
  */
+import type { ReservedMethodName } from '@forkd/protocol'
 import type { LogSink } from './log-sink.js'
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyFunction = (...args: any[]) => any
 
 /** Accepts either a worker definition (`{ interface }`) or an interface type itself. */
-export type InterfaceOf<W> = W extends { interface: infer I } ? I : W
+export type InterfaceOf<W> = W extends {
+  /** The worker definition's interface. */
+  interface: infer I
+} ? I : W
 
 type Promised<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never
 
-/** Names the checkout itself uses; a worker method with one of these names is reached with `c.call(name)`. */
-export type ReservedName = 'call' | 'release' | 'abort' | 'worker' | 'with' | 'released' | 'then' | 'catch' | 'finally' | 'toJSON' | 'constructor'
+/**
+ * Names the checkout itself uses (its controls, and names that promise and inspection machinery
+ * probes): a checkout never turns them into worker methods, and `defineWorker` refuses a worker
+ * method with one of them. A worker interface type that has one anyway (one not made with
+ * `defineWorker`) keeps the checkout's own member under that name; `c.call(name)` reaches it.
+ */
+export type ReservedName = ReservedMethodName
 
 // Index signatures are `any` so they stay callable under noUncheckedIndexedAccess; for typed
 // calls to a one-function interface use `c(...args)` or `c.call(method, ...args)`.
-type MethodsOf<I> = I extends AnyFunction
+/** The worker's methods as the checkout has them: each returns a promise. */
+export type MethodsOf<I> = I extends AnyFunction
   ? { readonly [method: string]: any }
   : { readonly [K in Exclude<keyof I, ReservedName> & string]: Promised<I[K]> }
 
-type CallOf<I> = I extends AnyFunction
+/** The type of `c.call`: `c.call('method', ...args)`, typed from the worker's interface. */
+export type CallOf<I> = I extends AnyFunction
   ? (method: string, ...args: I extends (method: string, ...args: infer A) => unknown ? A : unknown[]) => Promise<Awaited<ReturnType<I>>>
   : <K extends keyof I & string>(method: K, ...args: Parameters<Promised<I[K]>>) => ReturnType<Promised<I[K]>>
 
@@ -36,6 +47,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
+/** Which worker process serves a checkout. */
 export interface WorkerIdentity {
   /** The worker process's pid. */
   pid: number
@@ -48,6 +60,7 @@ export interface WorkerIdentity {
   concurrency: number
 }
 
+/** The checkout's own members, beside the worker's methods (see {@link ReservedName}). */
 export interface CheckoutControls<W, I = InterfaceOf<W>> {
   /** `c.call('method', ...args)`: the same as `c.method(...args)`. */
   readonly call: unknown extends W ? (method: string, ...args: unknown[]) => Promise<any> : CallOf<I>
@@ -65,11 +78,14 @@ export interface CheckoutControls<W, I = InterfaceOf<W>> {
   readonly released: boolean
   /** The same checkout with per-call options (an event handler) for the calls made through it. */
   with(options: CallOptions): Checkout<W>
+  /** Releases the checkout: `await using c = await client.checkout()` (TypeScript; see the README). */
   [Symbol.asyncDispose](): Promise<void>
+  /** Releases the checkout: `using c = await client.checkout()`. */
   [Symbol.dispose](): void
 }
 
-type CallableOf<I> = I extends AnyFunction
+/** A checkout is callable when the worker's interface is one function: `c(...args)`. */
+export type CallableOf<I> = I extends AnyFunction
   ? (...args: I extends (method: string, ...args: infer A) => unknown ? A : unknown[]) => Promise<Awaited<ReturnType<I>>>
   : unknown
 
@@ -78,6 +94,7 @@ export type Checkout<W = unknown> = unknown extends W
   ? CheckoutControls<W> & { readonly [method: string]: any } & ((...args: unknown[]) => Promise<any>)
   : CheckoutControls<W> & MethodsOf<InterfaceOf<W>> & CallableOf<InterfaceOf<W>>
 
+/** Options of `client.checkout(options)` and `client.run(fn, options)`. */
 export interface CheckoutOptions {
   /** Overrides the client's timeout for this checkout (ms, `Infinity` for none). */
   timeout?: number

@@ -14,7 +14,7 @@
  * The connection knows the wire; what a reply means for a checkout is the lessee's business.
  */
 import {
-  CloseCode, Codec, DoneFlags, ForkdError, FrameWriter, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, assertEncodable,
+  CloseCode, Codec, DoneFlags, ForkdError, FrameWriter, Limits, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, assertEncodable,
   checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
   type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
@@ -22,7 +22,7 @@ import type WebSocket from 'ws'
 import { ws as wsPackage } from '@forkd/protocol/internal'
 import type { IncomingMessage } from 'node:http'
 import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net'
-import { ConnectError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
+import { ConnectError, PayloadTooLargeError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
 import { retiresProcess, type RemoveReason } from './retirement.js'
 
 export type ConnectionState = 'connecting' | 'idle' | 'busy' | 'releasing' | 'closed'
@@ -147,9 +147,14 @@ export class WorkerConnection implements PooledConnection {
   #pingTimer: NodeJS.Timeout | undefined
   readonly #allowExitOnIdle: boolean
   #socket: Socket | undefined
+  /** The largest message this side accepts (the client's maxPayload). */
+  readonly #maxPayload: number
+  /** The largest message the worker accepts: from its hello, or the default for a hello without it. */
+  #workerMaxPayload: number = Limits.maxPayload
 
   constructor(options: ConnectionOptions) {
     this.endpoint = options.endpoint
+    this.#maxPayload = options.maxPayload
     this.#codec = options.codec
     this.#listener = options.listener
     const unix = typeof options.endpoint === 'string'
@@ -261,10 +266,20 @@ export class WorkerConnection implements PooledConnection {
     this.#moveTo(this.#info!.checkoutDone || this.#reportMemory ? 'releasing' : 'idle')
   }
 
-  /** Queues a call; throws UnencodableError if it cannot be encoded (nothing is sent then). */
+  /**
+   * Queues a call; throws UnencodableError if it cannot be encoded, PayloadTooLargeError if it
+   * encodes to more than the worker accepts (nothing is sent then).
+   */
   sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void {
     assertEncodable(args)
-    this.#writer.queue(this.#codec.encode([MessageType.Call, id, epoch, method, args, flags]), true)
+    const encoded = this.#codec.encode([MessageType.Call, id, epoch, method, args, flags])
+    // The worker would close the connection with 1009 over it, and every call in flight with it.
+    if (encoded.length > this.#workerMaxPayload) {
+      const limit = this.#workerMaxPayload
+      throw new PayloadTooLargeError(`the call encodes to ${describeBytes(encoded.length)}, more than the ${describeBytes(limit)} the worker accepts in one message; ` +
+        `it was not sent (the server's maxPayload option, forkd serve --max-payload, sets the limit)`, encoded.length, limit)
+    }
+    this.#writer.queue(encoded, true)
   }
 
   /**
@@ -397,6 +412,8 @@ export class WorkerConnection implements PooledConnection {
         if (message[1].v !== PROTOCOL_VERSION)
           throw new VersionMismatchError(`worker speaks protocol version ${message[1].v}, this client ${PROTOCOL_VERSION}`)
         this.#info = message[1]
+        if (message[1].maxPayload !== undefined) this.#workerMaxPayload = message[1].maxPayload
+        this.#writer.setMaxFrameBytes(this.#workerMaxPayload)
         this.#connectedAt = performance.now()
         this.#clearAttemptTimer()
         this.#moveTo('idle')
@@ -470,6 +487,11 @@ export class WorkerConnection implements PooledConnection {
 
   #diedError(code: number, reason: string): Error {
     const pid = this.#info?.pid
+    // ws refused a message past this client's maxPayload (and closed with 1009): the worker is
+    // fine, the limit is ours.
+    if ((this.#closeError as NodeJS.ErrnoException | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH')
+      return new ProtocolError(`worker ${pid}: a reply was larger than this client's maxPayload (${this.#maxPayload} bytes); ` +
+        'the connection is closed (the Client\'s maxPayload option raises the limit)', { cause: this.#closeError })
     if (code === CloseCode.ProtocolError && this.#bye === undefined)
       return new ProtocolError(`worker closed the connection: protocol error: ${reason}`)
     const bye = this.#bye
@@ -479,11 +501,19 @@ export class WorkerConnection implements PooledConnection {
     else if (exit !== undefined) detail = exit.text
     else if (reason) detail = reason
     else if (code === 1006) detail = 'connection lost without a close frame'
-    else if (code === CloseCode.TooBig) detail = 'the worker refused a frame larger than its maxPayload (close code 1009)'
+    else if (code === CloseCode.TooBig) detail = 'the worker refused a message larger than its maxPayload (close code 1009; the server\'s maxPayload option, forkd serve --max-payload)'
     else detail = `closed with code ${code}`
     return new WorkerDiedError(`worker connection died (pid ${pid}): ${detail}`, {
       exitCode: bye?.exitCode ?? exit?.exitCode,
       signal: bye?.signal ?? exit?.signal,
     })
   }
+}
+
+/** `67108864 bytes (64 MiB)`; `1000 bytes`. */
+export function describeBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} bytes`
+  const [unit, size] = bytes >= 1024 ** 3 ? ['GiB', 1024 ** 3] : bytes >= 1024 ** 2 ? ['MiB', 1024 ** 2] : ['KiB', 1024]
+  const scaled = bytes / (size as number)
+  return `${bytes} bytes (${Number.isInteger(scaled) ? scaled : scaled.toFixed(1)} ${unit})`
 }

@@ -37,7 +37,10 @@ export function formatExitReason(exit: ExitReason, text: string): string {
 const exitToken = /^(?:code=(\d{1,3})|signal=(SIG[A-Z0-9]+))(?:; ([^]*))?$/
 
 /** Reads a reason written by `formatExitReason`; undefined when the reason has no token. */
-export function parseExitReason(reason: string): (ExitReason & { text: string }) | undefined {
+export function parseExitReason(reason: string): (ExitReason & {
+  /** What follows the token: the reason for people. */
+  text: string
+}) | undefined {
   const m = exitToken.exec(reason)
   if (m === null) return undefined
   const text = m[3] ?? ''

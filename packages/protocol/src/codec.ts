@@ -34,6 +34,7 @@ const cborOptions = {
  */
 export const maxConfigurableDepth = 1024
 
+/** Limits of a {@link Codec}. */
 export interface CodecOptions {
   /** Most messages in one frame. Default Limits.maxBatch (4096). */
   maxBatch?: number
@@ -44,6 +45,11 @@ export interface CodecOptions {
   maxDepth?: number
 }
 
+/**
+ * Encodes and decodes forkd messages: CBOR (cbor-x), several messages per frame as a CBOR sequence.
+ * Decoding checks the frame against the limits and hands back plain data; {@link checkWorkerMessage}
+ * and {@link checkClientMessage} then check each message's shape.
+ */
 export class Codec {
   readonly #encoder = new Encoder(cborOptions)
   readonly #decoder = new Decoder(cborOptions)
@@ -51,7 +57,9 @@ export class Codec {
   // int64AsNumber is documented in cbor-x's README but missing from its Options type
   readonly #int64Decoder = new Decoder({ ...cborOptions, int64AsNumber: true } as typeof cborOptions)
   readonly #scan: FrameScan
+  /** Most messages accepted in one frame. */
   readonly maxBatch: number
+  /** Deepest nesting accepted in a received message. */
   readonly maxDepth: number
 
   constructor(options: CodecOptions = {}) {

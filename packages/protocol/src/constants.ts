@@ -6,21 +6,34 @@ export const SUBPROTOCOL = `forkd.v${PROTOCOL_VERSION}`
 
 /** Upgrade paths: one for a worker connection, one for a status query. */
 export const WORKER_PATH = '/forkd'
+/** Upgrade path of a status query: the server answers with one status message and closes. */
 export const STATUS_PATH = '/forkd/status'
 
 /** Message type tags: the first element of every message array. */
 export const MessageType = {
+  /** Worker → client: its identity, first on every connection. */
   Hello: 0,
+  /** Client → worker: run a method. */
   Call: 1,
+  /** Worker → client: a call's result. */
   Ok: 2,
+  /** Worker → client: a call's error. */
   Error: 3,
+  /** Client → worker: the checkout is released. */
   Done: 4,
+  /** Worker → client: `checkoutDone` finished. */
   DoneAck: 5,
+  /** Worker → client: a log record of a call. */
   Log: 6,
+  /** Worker → client: an event of a call. */
   Event: 7,
+  /** Client → worker: reserved, ignored in version 1. */
   Cancel: 8,
+  /** Worker → client: stop using this worker after the current checkout. */
   Retire: 9,
+  /** Worker → client: last words of a process about to end. */
   Bye: 10,
+  /** Server → status client: the status snapshot. */
   Status: 11,
 } as const
 export type MessageType = (typeof MessageType)[keyof typeof MessageType]
@@ -47,9 +60,13 @@ export const DoneFlags = {
  * abort); a process serving no other connection exits.
  */
 export const CloseCode = {
+  /** Normal close (the client's, or the worker's after a status answer). */
   Normal: 1000,
+  /** A message larger than the receiver's `maxPayload`. */
   TooBig: 1009,
+  /** The client gave up on this worker (timeout, abort): the worker exits at once. */
   Discard: 4000,
+  /** The peer broke the protocol; the reason says how. */
   ProtocolError: 4001,
   /**
    * The client lets this worker go for what it became (an error with reforkAfterError, maxCheckouts,
@@ -57,8 +74,11 @@ export const CloseCode = {
    * once its last connection is closed. Otherwise like 1000.
    */
   RetireWorker: 4002,
+  /** The worker process ended while the connection was open (sent by the server). */
   WorkerExited: 4003,
+  /** The server killed the worker as hung (`hungWorkerTimeout`). */
   HungWorkerKilled: 4004,
+  /** The worker's `checkoutDone` threw: the worker ends this connection and exits. */
   CheckoutDoneFailed: 4007,
 } as const
 

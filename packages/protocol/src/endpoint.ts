@@ -7,7 +7,9 @@ import { WORKER_PATH } from './constants.js'
 
 /** A TCP address. */
 export interface TcpEndpoint {
+  /** A host name or an IP address. */
   host: string
+  /** A TCP port, 0 to 65535. */
   port: number
 }
 

@@ -40,6 +40,10 @@ export class ForkdError extends Error {
     this.name = ctor.name
   }
 
+  /**
+   * `err instanceof SomeForkdError` by the class's `code`, so it holds across two copies of the
+   * package (two versions installed side by side).
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     if (!Object.hasOwn(this, 'code')) return Function.prototype[Symbol.hasInstance].call(this, value)
     if (typeof value !== 'object' || value === null) return false

@@ -6,6 +6,9 @@
  * - at the end of the current microtask checkpoint (`queue`), the usual case;
  * - at once when the outbox reaches the batch limits (messages or bytes), so one burst never becomes
  *   one huge frame;
+ * - before a message that would make the frame larger than the peer's `maxPayload`
+ *   (`maxFrameBytes`), and before any message of `maxBatchBytes` or more: messages that each fit
+ *   never add up to a frame the peer refuses (1009), even when the peer's limit is not known;
  * - at the end of this turn of the event loop (`queueLazily`): a message that is not urgent (the
  *   client's `done`) then shares its frame with whatever the same turn queues next;
  * - when the writer is uncorked: a worker corks while it runs queued calls synchronously and sends
@@ -18,20 +21,29 @@
  */
 import { Limits } from './constants.js'
 
+/** Batch limits of a {@link FrameWriter}. */
 export interface FrameWriterOptions {
   /** Most messages in one frame. Default Limits.maxBatch. */
   maxBatch?: number
   /** A frame is sent early once its messages reach this many bytes. Default 256 KiB. */
   maxBatchBytes?: number
+  /**
+   * The peer's `maxPayload`: messages are never put together into a frame larger than this (a
+   * single larger message still goes alone; refusing it is the caller's business). Default
+   * Infinity (unknown); see also {@link FrameWriter.setMaxFrameBytes}.
+   */
+  maxFrameBytes?: number
 }
 
 /** Flush a batch early past this size. */
 const defaultMaxBatchBytes = 256 * 1024
 
+/** The outbox of one connection: queues encoded messages and sends them as few frames (see the top of this file). */
 export class FrameWriter {
   readonly #send: (frame: Buffer) => void
   readonly #maxBatch: number
   readonly #maxBatchBytes: number
+  #maxFrameBytes: number
   #outbox: Buffer[] = []
   #bytes = 0
   #calls = 0
@@ -44,6 +56,12 @@ export class FrameWriter {
     this.#send = send
     this.#maxBatch = options.maxBatch ?? Limits.maxBatch
     this.#maxBatchBytes = options.maxBatchBytes ?? defaultMaxBatchBytes
+    this.#maxFrameBytes = options.maxFrameBytes ?? Infinity
+  }
+
+  /** Sets the peer's `maxPayload` once it is known (a client learns the worker's from its hello). */
+  setMaxFrameBytes(bytes: number): void {
+    this.#maxFrameBytes = bytes
   }
 
   /** Bytes queued and not yet sent. */
@@ -118,6 +136,9 @@ export class FrameWriter {
   }
 
   #push(encoded: Buffer, isCall: boolean): void {
+    // Sent ahead rather than joined: with this message the frame would pass the peer's limit, or
+    // the message is large (so a frame of several messages stays under 2 × maxBatchBytes).
+    if (this.#outbox.length > 0 && (this.#bytes + encoded.length > this.#maxFrameBytes || encoded.length >= this.#maxBatchBytes)) this.flush()
     this.#outbox.push(encoded)
     this.#bytes += encoded.length
     if (isCall) this.#calls++

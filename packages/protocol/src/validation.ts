@@ -77,7 +77,9 @@ export function checkWorkerMessage(m: unknown): WorkerMessage {
       if (m.length !== 2 || !isRecord(h) || !isUint(h.v) || !isUint(h.pid) || !isUint(h.id) ||
         typeof h.name !== 'string' || !isUint(h.serverPid) || typeof h.checkoutDone !== 'boolean' ||
         (h.concurrency !== undefined && !(isUint(h.concurrency) && h.concurrency >= 1)))
-        malformed('hello must be [0, {v, pid, id, name, serverPid, checkoutDone, concurrency?}]')
+        malformed('hello must be [0, {v, pid, id, name, serverPid, checkoutDone, concurrency?, maxPayload?}]')
+      // Optional: a worker from before the field sends none, and the client assumes the default.
+      if (h.maxPayload !== undefined && !(isUint(h.maxPayload) && h.maxPayload >= 1)) malformed(`hello maxPayload must be an integer ≥ 1, got ${describeValue(h.maxPayload)}`)
       break
     }
     case MessageType.Ok:

@@ -43,8 +43,9 @@ function usageHint(error: UsageError): string {
 
 main(process.argv.slice(2)).catch((error: unknown) => {
   const e = error as Error & { code?: string }
-  // One line: a message with line breaks is joined, so a log line stays one record.
-  const message = e.message.replace(/\s*\n\s*/g, ' ')
+  // One line: a message with line breaks is joined, so a log line stays one record. A worker
+  // module's message keeps its lines: they are a syntax error's source line and caret.
+  const message = error instanceof WorkerModuleError ? e.message : e.message.replace(/\s*\n\s*/g, ' ')
   if (error instanceof UsageError) {
     process.stderr.write(`forkd: ${message}\n${usageHint(error)}`)
     process.exit(2)

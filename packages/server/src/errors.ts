@@ -7,7 +7,10 @@ import { ForkdError, type ForkdErrorOptions } from '@forkd/protocol'
 /**
  * The worker module is missing, cannot be imported, or does not default-export a worker definition.
  * The message names the path and the underlying problem (the import error, or what is wrong with the
- * export).
+ * export). For a syntax error it ends with the place, `at FILE:LINE:COLUMN`, then two more lines:
+ * the source line and a caret under the column. `cause` is what the worker threw while importing
+ * the module, when it threw: a plain Error with the worker's name (`SyntaxError`...), message,
+ * `code` and stack.
  */
 export class WorkerModuleError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_WORKER_MODULE'
@@ -23,15 +26,26 @@ export class WorkerModuleError extends ForkdError {
 }
 
 /**
- * The listen path exists and is not a socket, or its folder does not exist. forkd never deletes
- * such a file: it is most likely a mistake in the path, and the file may matter to someone.
+ * The server cannot listen on the socket path: it exists and is not a socket, or its folder does
+ * not exist, is not a folder, or is not writable by the server's user. The message names the path
+ * and the folder or file at fault; `cause` is the file system's error, when there is one. forkd
+ * never deletes such a file (it is most likely a mistake in the path, and the file may matter to
+ * someone) and never creates the folder (its owner and mode decide who may reach the socket).
  */
 export class SocketPathError extends ForkdError {
   static override readonly code: string = 'FORKD_ERR_SOCKET_PATH'
   static override readonly defaultMessage: string = 'cannot listen on this socket path'
 
-  /** @param message Must name the path and say what is wrong with it. */
-  constructor(readonly path: string, message?: string, options?: ForkdErrorOptions) {
+  /**
+   * @param path The socket path, or the folder that is wrong.
+   * @param message Must name the path and say what is wrong with it.
+   */
+  constructor(
+    /** The socket path, or the folder that is wrong. */
+    readonly path: string,
+    message?: string,
+    options?: ForkdErrorOptions,
+  ) {
     super(message ?? `${SocketPathError.defaultMessage}: ${path}`, options)
   }
 }

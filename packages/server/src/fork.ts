@@ -6,27 +6,36 @@
 import { fork, type ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { ServerClosedError, SocketPathError, WorkerModuleError } from './errors.js'
+import type { TcpEndpoint } from '@forkd/protocol'
 import { normalizeServerOptions, type ServerOptions } from './options.js'
 
 const serverEntry = fileURLToPath(new URL('./server-entry.js', import.meta.url))
 
 /** Options of a forked server: those that can cross a process boundary (no logger). */
-export type ForkServerOptions = Omit<ServerOptions, 'logger' | 'worker'> & { worker: string | URL }
+export type ForkServerOptions = Omit<ServerOptions, 'logger' | 'worker'> & {
+  /** The worker module: an absolute path or a `file:` URL. Required. */
+  worker: string | URL
+}
 
 /** Parent → forked server. */
 export type ToForkedServer = { type: 'start'; options: Omit<ForkServerOptions, 'worker'> & { worker: string } }
 /** Forked server → parent. */
 export type FromForkedServer =
-  | { type: 'ready'; address: string | { host: string; port: number } }
+  | { type: 'ready'; address: string | TcpEndpoint }
   | { type: 'failed'; error: { name: string; message: string; code?: string; path?: string } }
 
+/** A server running in a child process, from `Server.fork`. */
 export interface ForkedServer {
   /** Pid of the server process. */
   readonly pid: number
   /** Resolves once the server listens; rejects as `Server.start` would, or if the child died. */
-  readonly ready: Promise<{ address: string | { host: string; port: number } }>
+  readonly ready: Promise<{
+    /** The socket path or TCP address the server listens on. */
+    address: string | TcpEndpoint
+  }>
   /** Closes the server (draining up to its drainTimeout) and resolves when its process has exited. */
   close(): Promise<void>
+  /** The child process running the server. */
   readonly process: ChildProcess
 }
 
@@ -70,7 +79,7 @@ export function forkServer(options: ForkServerOptions): ForkedServer {
   const message: ToForkedServer = { type: 'start', options: { ...options, worker } }
   child.send(message)
 
-  const ready = new Promise<{ address: string | { host: string; port: number } }>((resolve, reject) => {
+  const ready = new Promise<{ address: string | TcpEndpoint }>((resolve, reject) => {
     child.on('message', (m: FromForkedServer) => {
       if (m.type === 'ready') resolve({ address: m.address })
       else if (m.type === 'failed') reject(rebuildError(m.error, normalized.workerPath))

@@ -4,7 +4,7 @@
  * connections: killing it ends all of them). A worker is killed with SIGKILL when that call is
  * older than hungWorkerTimeout (busy too long, e.g. awaiting forever), or when it has not answered for
  * that long: a worker stuck in synchronous code (`while (true) {}`) cannot answer at all, which is
- * why a heartbeat from outside the worker is needed (REFERENCE: hung_worker_timeout).
+ * why a heartbeat from outside the worker is needed (docs/scenarios.md, scenario 12).
  */
 import type { KillReason, WorkerProcess } from './worker-process.js'
 

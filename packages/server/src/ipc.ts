@@ -45,6 +45,14 @@ export interface WorkerReport {
   statusQueries: number
 }
 
+/** What a worker threw while loading its module, as plain data. */
+export interface LoadError {
+  name: string
+  message: string
+  code?: string | number
+  stack?: string
+}
+
 /** Server → worker. */
 export type ServerToWorker =
   /** Sent with the accepted socket as the handle; `seq` numbers the process's connections, from 1. */
@@ -60,8 +68,12 @@ export type ServerToWorker =
 export type WorkerToServer =
   /** The module is loaded and setup has finished (successfully or not). */
   | { type: 'ready'; setupFailed: boolean; report?: WorkerReport }
-  /** The module could not be loaded; the worker exits right after. */
-  | { type: 'load-failed'; message: string }
+  /**
+   * The module could not be loaded; the worker exits right after. `message` is for people (it may
+   * span lines: a syntax error's source line and caret); `error` is what was thrown, when something
+   * was (a default export that is not a worker definition throws nothing).
+   */
+  | { type: 'load-failed'; message: string; error?: LoadError }
   /**
    * Heartbeat answer. `busySince` is the epoch ms at which the process's oldest running call (or
    * checkoutDone) started, or null when idle.

@@ -10,8 +10,9 @@
  * temporary path, closing never unlinks the live path; `release()` unlinks it only while its inode
  * is still ours, so a server never removes a path that now belongs to a newer server.
  */
-import { lstatSync, mkdtempSync, rmdirSync, renameSync, chmodSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs'
+import { accessSync, constants as fsConstants, lstatSync, mkdtempSync, rmdirSync, renameSync, chmodSync, statSync, unlinkSync, watch, type FSWatcher } from 'node:fs'
 import type { AddressInfo, Server as NetServer } from 'node:net'
+import { userInfo } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { SocketPathError } from './errors.js'
 import type { ListenTarget } from './options.js'
@@ -44,7 +45,9 @@ function describeFileType(path: string): string | undefined {
   try {
     stat = lstatSync(path)
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    const code = (error as NodeJS.ErrnoException).code
+    // ENOTDIR: a part of the folder is a file; the folder check says which
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
     throw error
   }
   if (stat.isSocket()) return undefined
@@ -52,6 +55,77 @@ function describeFileType(path: string): string | undefined {
   if (stat.isSymbolicLink()) return 'a symbolic link'
   if (stat.isFIFO()) return 'a FIFO'
   return stat.isFile() ? 'a regular file' : 'a special file'
+}
+
+/** Who this process runs as, for a message about permissions: `user app (uid 1000)`. */
+function describeUser(): string {
+  const uid = process.getuid?.()
+  let name: string | undefined
+  try {
+    name = userInfo().username
+  } catch {
+    // no passwd entry for this uid (common in containers): the uid alone says it
+  }
+  return uid === undefined ? `user ${name ?? 'unknown'}` : name === undefined ? `uid ${uid}` : `user ${name} (uid ${uid})`
+}
+
+/** The nearest ancestor of `dir` (itself included) that exists, when it is not a folder. */
+function blockingAncestor(dir: string): { path: string; what: string } | undefined {
+  for (let path = dir; ; path = dirname(path)) {
+    let stat
+    try {
+      stat = statSync(path)
+    } catch {
+      if (dirname(path) === path) return undefined
+      continue
+    }
+    if (stat.isDirectory()) return undefined
+    return { path, what: stat.isFile() ? 'a regular file' : stat.isSocket() ? 'a socket' : 'a special file' }
+  }
+}
+
+/**
+ * Turns a failure to create files in the socket's folder into a SocketPathError that names the
+ * folder and the way out. The raw error (`ENOENT: no such file or directory, mkdtemp
+ * '/run/app/.fd-XXXXXX'`) names a temporary folder the user never asked for.
+ */
+function folderError(path: string, error: unknown): SocketPathError {
+  const dir = dirname(path)
+  const code = (error as NodeJS.ErrnoException).code
+  const cannot = `cannot listen on ${path}`
+  let message: string
+  const blocker = code === 'ENOENT' || code === 'ENOTDIR' ? blockingAncestor(dir) : undefined
+  if (blocker !== undefined) message = `${cannot}: ${blocker.path} is ${blocker.what}, not a folder`
+  else if (code === 'ENOENT') message = `${cannot}: the folder ${dir} does not exist (forkd does not create it: create it first, writable by the server's user)`
+  else if (code === 'EACCES' || code === 'EPERM')
+    message = `${cannot}: permission denied: the server runs as ${describeUser()}, who may not create files in ${dir} (make the folder writable by that user, or listen somewhere else)`
+  else if (code === 'EROFS') message = `${cannot}: the folder ${dir} is on a read-only file system`
+  else message = `${cannot}: cannot create a socket in ${dir}: ${(error as Error)?.message ?? String(error)}`
+  return new SocketPathError(path, message, { cause: error })
+}
+
+/**
+ * Throws SocketPathError when `path` cannot be listened on for a reason that is known before any
+ * worker starts: it exists and is not a socket, or its folder is missing, not a folder, or not
+ * writable by this process. Called
+ * by `Server.start` first, and by `bind` again (the file system may change in between).
+ */
+export function checkSocketPath(path: string): void {
+  let what: string | undefined
+  try {
+    what = describeFileType(path)
+  } catch (error) {
+    throw folderError(path, error)
+  }
+  if (what !== undefined)
+    throw new SocketPathError(path, `cannot listen on ${path}: it exists and is ${what}, not a socket (forkd never deletes it)`)
+  const dir = dirname(path)
+  try {
+    if (!statSync(dir).isDirectory()) throw Object.assign(new Error(`${dir} is not a directory`), { code: 'ENOTDIR' })
+    accessSync(dir, fsConstants.W_OK | fsConstants.X_OK)
+  } catch (error) {
+    throw folderError(path, error)
+  }
 }
 
 /**
@@ -66,12 +140,15 @@ export async function bind(server: NetServer, target: ListenTarget, socketMode: 
   }
 
   const path = target
-  const what = describeFileType(path)
-  if (what !== undefined)
-    throw new SocketPathError(path, `cannot listen on ${path}: it exists and is ${what}, not a socket (forkd never deletes it)`)
+  checkSocketPath(path)
 
   // mkdtemp creates the folder with mode 0700, so nobody can connect to the socket before chmod.
-  const tmpDir = mkdtempSync(join(dirname(path), '.fd-'))
+  let tmpDir: string
+  try {
+    tmpDir = mkdtempSync(join(dirname(path), '.fd-'))
+  } catch (error) {
+    throw folderError(path, error)
+  }
   const tmpPath = join(tmpDir, 's')
   let inode: { dev: number; ino: number }
   try {

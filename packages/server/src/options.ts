@@ -1,17 +1,18 @@
 /** Server options: defaults in one object, validated in one place. */
 import { isAbsolute } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { Limits } from '@forkd/protocol'
+import { Limits, type TcpEndpoint } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
 import { normalizeMetricsOptions, type MetricsOptions } from './metrics-options.js'
 
 /** Where the server listens: a Unix socket path, or a TCP host and port. */
-export type ListenTarget = string | { host: string; port: number }
+export type ListenTarget = string | TcpEndpoint
 
 /** The log level given to a worker output stream, or 'ignore' to discard it. */
 export type OutputLevel = LogLevel | 'ignore'
 
+/** Options of `Server.start` (and, but for `logger`, of `Server.fork` and `forkd serve`). */
 export interface ServerOptions {
   /** A Unix socket path (bound atomically, see docs/architecture.md), or `{ host, port }`. Required. */
   listen: ListenTarget
@@ -46,7 +47,12 @@ export interface ServerOptions {
   /** Where server records go. Default: one line per record on stderr, prefixed with the server's title. */
   logger?: Logger
   /** Log level for each worker output stream, or 'ignore'. Default `{ stdout: 'info', stderr: 'warn' }`. */
-  workerOutput?: { stdout?: OutputLevel; stderr?: OutputLevel }
+  workerOutput?: {
+    /** Level of the worker's stdout lines. Default 'info'. */
+    stdout?: OutputLevel
+    /** Level of the worker's stderr lines. Default 'warn'. */
+    stderr?: OutputLevel
+  }
   /** Environment of worker processes. Default process.env. */
   env?: NodeJS.ProcessEnv
   /** Node flags of worker processes (e.g. `['--import', 'tsx']`). Default none. */

@@ -17,10 +17,10 @@ import { EventEmitter } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
-import { PROTOCOL_VERSION, writeRefusal } from '@forkd/protocol'
+import { PROTOCOL_VERSION, writeRefusal, type TcpEndpoint } from '@forkd/protocol'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
-import { bind, type Binding } from './listen.js'
+import { bind, checkSocketPath, type Binding } from './listen.js'
 import type { Logger } from './logger.js'
 import { startMetricsEndpoint, type MetricsAddress, type MetricsEndpoint } from './metrics-endpoint.js'
 import { metricsText } from './metrics-text.js'
@@ -32,8 +32,10 @@ const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.
 /** EPIPE/ECONNRESET on a socket nobody reads: nothing to report, and no listener would crash us. */
 const ignoreSocketError = (): void => {}
 
+/** A server's life: `starting` until it listens, `closing` from `close()` (or a takeover) until every worker exited. */
 export type ServerState = 'starting' | 'listening' | 'closing' | 'closed'
 
+/** Options of `server.close()`. */
 export interface CloseOptions {
   /** Let active workers finish their connections first. Default true. */
   drain?: boolean
@@ -43,18 +45,25 @@ export interface CloseOptions {
 
 /** A snapshot of the server, as `forkd status` prints it. */
 export interface ServerStatus extends WorkerPoolStats {
+  /** The server's process id. */
   pid: number
+  /** forkd's version. */
   version: string
+  /** The protocol version the server's workers speak. */
   protocol: number
+  /** The server's `name` option. */
   name: string
+  /** Where the server is in its life. */
   state: ServerState
   /** Milliseconds since the server started. */
   uptime: number
-  listen: string | { host: string; port: number }
+  /** The socket path or TCP address the server listens on. */
+  listen: string | TcpEndpoint
   /** Connections refused with 503 because the pending queue was full. */
   refused: number
 }
 
+/** The server's events; there is never an `'error'` event. */
 export interface ServerEvents {
   /** Another server took over the socket path; this one stopped accepting and is draining. */
   replaced: []
@@ -107,11 +116,14 @@ export class Server extends EventEmitter<ServerEvents> {
   /**
    * Validates the options, starts the spare workers, waits until the first one has loaded the worker
    * module, then binds. Rejects with TypeError for bad options, WorkerModuleError when the module is
-   * missing or fails to load, SocketPathError when the path exists and is not a socket.
+   * missing or fails to load, SocketPathError when the path exists and is not a socket, or its folder
+   * does not exist or is not writable (forkd never creates the folder).
    */
   static async start(options: ServerOptions): Promise<Server> {
     const o = normalizeServerOptions(options)
     await checkModuleFile(o.workerPath)
+    // Before any worker starts: a mistake in the path costs no process.
+    if (typeof o.listen === 'string') checkSocketPath(o.listen)
     const server = new Server(o)
     try {
       await server.#start()
@@ -151,12 +163,13 @@ export class Server extends EventEmitter<ServerEvents> {
     return this.#metrics?.address
   }
 
+  /** Where the server is in its life. */
   get state(): ServerState {
     return this.#state
   }
 
   /** The socket path, or the TCP address actually bound; undefined before binding. */
-  get address(): string | { host: string; port: number } | undefined {
+  get address(): string | TcpEndpoint | undefined {
     return this.#binding?.address
   }
 
@@ -299,6 +312,6 @@ async function checkModuleFile(path: string): Promise<void> {
   }
 }
 
-function describeAddress(address: string | { host: string; port: number }): string {
+function describeAddress(address: string | TcpEndpoint): string {
   return typeof address === 'string' ? address : `${address.host}:${address.port}`
 }

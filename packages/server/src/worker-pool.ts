@@ -437,8 +437,9 @@ export class WorkerPool {
     const fields = { worker: worker.id, pid: worker.pid, code: exit.code, signal: exit.signal }
     // A worker the server asked to end (a spare at a stop or a reload) that exits by a signal (a
     // SIGTERM sent to every process of a service at once, as systemd does) did what it was asked.
+    // A load failure is reported as such (below, or by Server.start): its exit says nothing more.
     const asked = exit.killedFor === 'shutdown' || (exit.endedFor !== undefined && !exit.heldConnection)
-    if (exit.abnormal && !asked) this.#log.warn(`${worker.label} ${exit.description}`, fields)
+    if (exit.abnormal && !asked && exit.loadFailure === undefined) this.#log.warn(`${worker.label} ${exit.description}`, fields)
     else this.#log.debug(`${worker.label} ${exit.description}`, fields)
     if (from === 'starting' && exit.killedFor === undefined) this.#diedStarting(worker)
     this.#closeIfEmpty()
@@ -457,9 +458,12 @@ export class WorkerPool {
     const detail = `${exit.description} before it was ready${tail.length > 0 ? `; its last output: ${tail.join(' | ')}` : ''}`
     const fields = { worker: worker.id, pid: worker.pid, code: exit.code, signal: exit.signal }
     const path = this.#o.workerPath
-    if (exit.loadFailure !== undefined) this.#log.error(`${worker.label} cannot load the worker module: ${exit.loadFailure}`, { ...fields, module: path })
+    // While starting, Server.start rejects with the failure: a log record of it would say it twice.
+    if (exit.loadFailure !== undefined && this.#phase !== 'starting' && this.#phase !== 'failed')
+      this.#log.error(`${worker.label} cannot load the worker module: ${exit.loadFailure}`, { ...fields, module: path })
     if (this.#phase === 'starting') {
-      if (exit.signal === null) return this.#failStart(new WorkerModuleError(path, exit.loadFailure ?? `worker module ${path}: ${detail}`))
+      if (exit.signal === null)
+        return this.#failStart(new WorkerModuleError(path, exit.loadFailure ?? `worker module ${path}: ${detail}`, { cause: exit.loadError }))
       if (++this.#startupSignalDeaths >= startupSignalRetries)
         return this.#failStart(new WorkerModuleError(path, `worker module ${path}: ${detail} (${this.#startupSignalDeaths} workers in a row)`))
       this.#log.warn(`${worker.label} ${detail}; starting another`, fields)

@@ -33,7 +33,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { CloseCode, formatExitReason } from '@forkd/protocol'
 import { closeFrame } from './close-frame.js'
-import type { ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from './ipc.js'
+import type { LoadError, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
@@ -69,6 +69,8 @@ export interface WorkerExit {
   endedFor: string | undefined
   /** What a worker that could not load its module said (`load-failed`) before exiting. */
   loadFailure: string | undefined
+  /** What it threw while loading, as an Error with the worker's name, message, code and stack. */
+  loadError: Error | undefined
   /** The worker still had a client's connection: it died under that client, whatever its exit code. */
   heldConnection: boolean
   /** True unless the worker exited with code 0 on its own, holding no connection. */
@@ -114,6 +116,7 @@ export class WorkerProcess {
   #endedFor: string | undefined
   #setupFailed = false
   #loadFailure: string | undefined
+  #loadError: Error | undefined
   #retiredFor: string | undefined
   #killedFor: KillReason | undefined
   #killTimer: NodeJS.Timeout | undefined
@@ -322,6 +325,7 @@ export class WorkerProcess {
         break
       case 'load-failed':
         this.#loadFailure = String(message.message)
+        this.#loadError = errorFromWorker(message.error)
         break
       case 'pong':
         this.#lastPongAt = Date.now()
@@ -397,6 +401,7 @@ export class WorkerProcess {
       killedFor: this.#killedFor,
       endedFor: this.#endedFor,
       loadFailure: this.#loadFailure,
+      loadError: this.#loadError,
       heldConnection,
       abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined || heldConnection,
       description: this.#describeExit(code, signal, spawnError),
@@ -430,4 +435,17 @@ function isReport(value: unknown): value is WorkerReport {
   const r = value as WorkerReport | undefined
   return typeof r === 'object' && r !== null && typeof r.rss === 'number' && typeof r.calls === 'number' &&
     Array.isArray(r.running) && typeof r.statusQueries === 'number'
+}
+
+/**
+ * The error a worker reported as data, as an Error for a `cause`: the worker's name, message,
+ * code and stack on a plain Error (its class is not rebuilt: it lives in the worker).
+ */
+function errorFromWorker(data: LoadError | undefined): Error | undefined {
+  if (typeof data !== 'object' || data === null || typeof data.name !== 'string' || typeof data.message !== 'string') return undefined
+  const error = new Error(data.message)
+  error.name = data.name
+  if (typeof data.stack === 'string') error.stack = data.stack
+  if (typeof data.code === 'string' || typeof data.code === 'number') Object.assign(error, { code: data.code })
+  return error
 }

@@ -27,6 +27,7 @@ function write(level: LogLevel, message: string, fields?: Record<string, unknown
   else if (level !== 'debug') process.stderr.write(`${level}: ${message}${fields ? ' ' + JSON.stringify(fields) : ''}\n`)
 }
 
+/** A running timer from `log.timer(name)`. */
 export interface Timer {
   /** Records the time since the timer started; returns it in milliseconds. */
   end(fields?: Record<string, unknown>): number
@@ -38,9 +39,13 @@ export interface Timer {
  * (outside a call they go to the server's log through stderr).
  */
 export const log = {
+  /** A `debug` record: detail for debugging. */
   debug: (message: string, fields?: Record<string, unknown>) => write('debug', message, fields),
+  /** An `info` record: normal operation. */
   info: (message: string, fields?: Record<string, unknown>) => write('info', message, fields),
+  /** A `warn` record: something went wrong and the worker coped. */
   warn: (message: string, fields?: Record<string, unknown>) => write('warn', message, fields),
+  /** An `error` record: something went wrong. */
   error: (message: string, fields?: Record<string, unknown>) => write('error', message, fields),
   /** Starts a named timer; `end()` records its duration as a `timer` record. */
   timer(name: string): Timer {

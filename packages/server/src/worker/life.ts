@@ -33,8 +33,9 @@ import type { Socket } from 'node:net'
 import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, toWireError, type RetireReason } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition, type WorkerSignal } from '../define-worker.js'
-import type { RunningCall, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from '../ipc.js'
+import type { LoadError, RunningCall, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from '../ipc.js'
 import { installSink } from './context.js'
+import { describeImportFailure } from './load-failure.js'
 import { markBusy, orphanWatchdogRunning, startOrphanWatchdog } from './orphan-watchdog.js'
 import { prewarm } from './prewarm.js'
 import { WorkerSession, type CallScope, type SessionEnd, type SetupState } from './session.js'
@@ -204,16 +205,17 @@ function endConnection(conn: Connection, how: SessionEnd | 'gone'): void {
   toServerThen(ended, () => process.exit(0))
 }
 
-async function loadDefinition(): Promise<WorkerDefinition> {
+/** The module's worker definition, or why there is none. */
+async function loadDefinition(): Promise<{ definition: WorkerDefinition } | { failure: { message: string; error?: LoadError } }> {
   let mod: { default?: unknown }
   try {
     mod = (await import(config.module)) as { default?: unknown }
   } catch (error) {
-    throw new Error(`cannot import worker module ${config.module}: ${(error as Error)?.message ?? String(error)}`)
+    return { failure: describeImportFailure(error, config.module) }
   }
   const problem = describeDefinitionProblem(mod.default)
-  if (problem !== undefined) throw new Error(`invalid worker module ${config.module}: ${problem}`)
-  return mod.default as WorkerDefinition
+  if (problem !== undefined) return { failure: { message: `invalid worker module ${config.module}: ${problem}` } }
+  return { definition: mod.default as WorkerDefinition }
 }
 
 function runSetup(definition: WorkerDefinition): SetupState {
@@ -281,6 +283,7 @@ function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupS
       serverPid: config.serverPid,
       checkoutDone: definition.checkoutDone !== undefined,
       concurrency,
+      maxPayload: config.maxPayload,
     },
     onEnd: (how) => endConnection(conn, how),
     onBusy,
@@ -385,14 +388,15 @@ export async function runWorker(): Promise<void> {
   // (test/lifecycle/lifecycle-dead-server.test.ts, test/lifecycle/spares-die-with-server.test.ts).
   process.on('disconnect', onServerGone)
   if (!process.connected) return onServerGone()
-  let definition: WorkerDefinition
-  try {
-    definition = await loadDefinition()
-  } catch (error) {
-    process.stderr.write(`forkd worker: ${(error as Error).message}\n`)
+  const loaded = await loadDefinition()
+  if ('failure' in loaded) {
+    // The server reports the failure, once (Server.start rejects with it); only a worker whose
+    // server is gone has nobody else to tell.
+    if (!process.connected) process.stderr.write(`forkd worker: ${loaded.failure.message}\n`)
     // Exit only once the reason is out: the server blames the module with it.
-    return toServerThen({ type: 'load-failed', message: (error as Error).message }, () => exit(1))
+    return toServerThen({ type: 'load-failed', ...loaded.failure }, () => exit(1))
   }
+  const definition = loaded.definition
   // The checks below cost nothing and do not depend on an event having been seen: a spare that
   // cannot say `ready` to anyone has nobody to serve.
   if (!process.connected) return onServerGone()

@@ -1,6 +1,6 @@
 /**
  * A hung-worker watch for a worker that outlived its server. The server normally kills hung
- * workers, but a worker whose server died keeps serving its client (REFERENCE) with nobody watching:
+ * workers, but a worker whose server died keeps serving its client (docs/failures.md) with nobody watching:
  * a call stuck in synchronous code would then spin forever, even after its client gave up. From the
  * moment the server is gone, a small thread watches the start time of the running call in shared
  * memory (the main thread cannot run a timer while it is stuck) and kills the process past

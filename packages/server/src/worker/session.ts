@@ -13,7 +13,7 @@
  *
  * Error epochs: every error reply increments `#epoch`; each call carries the epoch the client knew
  * when it sent it. A call with an older epoch was pipelined before the client learned of the error,
- * so it is dropped unexecuted (REFERENCE: an error clears the checkout's queue). The client
+ * so it is dropped unexecuted (docs/scenarios.md, scenario 3: an error clears the checkout's queue). The client
  * rejects those calls itself with CancelledError.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks'
