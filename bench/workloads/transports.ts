@@ -31,7 +31,7 @@ interface Transport {
 const transports: readonly Transport[] = [
   { name: 'unix', label: 'Unix socket', server: {}, client: {} },
   // Plain TCP is the insecure choice a server must be told to take (issue 14); on loopback only.
-  { name: 'tcp', label: 'TCP on 127.0.0.1, no TLS', server: { listen: { host: '127.0.0.1', port: 0 } }, client: {} },
+  { name: 'tcp', label: 'TCP on 127.0.0.1, no TLS', server: { listen: { host: '127.0.0.1', port: 0 }, server: { insecure: true } }, client: {} },
 ]
 
 export async function transportsWorkload(ctx: BenchContext): Promise<WorkloadResult> {

@@ -2,8 +2,19 @@
  * Messages between the server process and its worker processes over the Node IPC channel.
  * The worker connection's own traffic never passes through here: the server hands the socket over
  * and stays out of the data path. IPC carries only start-up, the hand-off, the hung-worker
- * heartbeat and lifecycle notices.
+ * heartbeat, lifecycle notices and the credentials (TLS material, tokens) a worker needs to accept
+ * a connection: these travel over IPC, never in argv or the environment, which other users or the
+ * worker's own child processes could read.
  */
+import type { TlsMaterial } from './security-options.js'
+
+/** What a worker checks a connection with; null for what the server does not use. */
+export interface Credentials {
+  /** PEM text of the server's key, certificate and client CAs; null for no TLS. */
+  tls: TlsMaterial | null
+  /** The bearer tokens accepted; null for no token check. */
+  tokens: string[] | null
+}
 
 /** What the server passes to a worker process (JSON in argv[2]). */
 export interface WorkerBootConfig {
@@ -18,6 +29,8 @@ export interface WorkerBootConfig {
   handshakeTimeout: number
   /** For the worker's own watch once its server is gone; null (JSON's Infinity) for none. */
   hungWorkerTimeout: number | null
+  /** The worker must ask for its credentials (`credentials-request`) before it is ready. */
+  credentials: boolean
 }
 
 /** Server → worker. */
@@ -30,6 +43,8 @@ export type ServerToWorker =
   | { type: 'retire'; reason: string }
   /** Answer to a `status-request`. */
   | { type: 'status'; seq: number; status: Record<string, unknown> }
+  /** Answer to a `credentials-request`: what the worker checks connections with. */
+  | { type: 'credentials'; credentials: Credentials }
 
 /** Worker → server. */
 export type WorkerToServer =
@@ -44,6 +59,8 @@ export type WorkerToServer =
   | { type: 'pong'; seq: number; busySince: number | null }
   /** A status connection asks for the server's status. */
   | { type: 'status-request'; seq: number }
+  /** A starting worker asks for its TLS material and tokens (boot config `credentials: true`). */
+  | { type: 'credentials-request' }
   /**
    * The worker is done with the connection it was handed (its client closed it, it was refused or
    * timed out, or the worker closed it with a close frame of its own). Sent before the worker exits,

@@ -4,15 +4,27 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { Limits } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
+import { checkListenSecurity } from './listen-security.js'
+import { normalizeAuth, normalizeTls, type NormalizedTls, type ServerAuthOptions, type ServerTlsOptions } from './security-options.js'
 
-/** Where the server listens: a Unix socket path, or a TCP host and port. */
-export type ListenTarget = string | { host: string; port: number }
+export type { ServerAuthOptions, ServerTlsOptions } from './security-options.js'
+
+/**
+ * Where the server listens: a Unix socket path, a TCP host and port, or a listening socket it is
+ * given as an open file descriptor (socket activation: `{ fd: 3 }`).
+ */
+export type ListenTarget = string | { host: string; port: number } | { fd: number }
 
 /** The log level given to a worker output stream, or 'ignore' to discard it. */
 export type OutputLevel = LogLevel | 'ignore'
 
 export interface ServerOptions {
-  /** A Unix socket path (bound atomically, see docs/architecture.md), or `{ host, port }`. Required. */
+  /**
+   * A Unix socket path (bound atomically, see docs/architecture.md), `{ host, port }` for TCP, or
+   * `{ fd }`: a socket already bound and listening, inherited from a supervisor (systemd socket
+   * activation). Required. A TCP listener needs authentication (`auth`, or `tls` with
+   * `requestCert`) unless `insecure` is true: see docs/security.md.
+   */
   listen: ListenTarget
   /** The worker module: an absolute path or a `file:` URL. Required. */
   worker: string | URL
@@ -42,6 +54,22 @@ export interface ServerOptions {
   env?: NodeJS.ProcessEnv
   /** Node flags of worker processes (e.g. `['--import', 'tsx']`). Default none. */
   execArgv?: string[]
+  /**
+   * TLS on a TCP listener, terminated by each worker process on the socket it is handed: `key` and
+   * `cert` (PEM text, a Buffer, or a file path), `ca` and `requestCert: true` for mutual TLS (a
+   * client without a certificate signed by `ca` is refused during the handshake).
+   */
+  tls?: ServerTlsOptions
+  /**
+   * Bearer tokens: a client must send `Authorization: Bearer TOKEN` with one of `tokens` (several
+   * at once, for rotation); any other gets 401. Applies to every path, the status path included.
+   */
+  auth?: ServerAuthOptions
+  /**
+   * Allow a TCP listener with no authentication, or bearer tokens in clear text on a non-loopback
+   * address. A warning is logged at start. Default false.
+   */
+  insecure?: boolean
 }
 
 export interface NormalizedServerOptions {
@@ -63,6 +91,9 @@ export interface NormalizedServerOptions {
   workerOutput: { stdout: OutputLevel; stderr: OutputLevel }
   env: NodeJS.ProcessEnv
   execArgv: string[]
+  tls: NormalizedTls | undefined
+  auth: { tokens: string[] } | undefined
+  insecure: boolean
 }
 
 const defaults = {
@@ -77,7 +108,7 @@ const defaults = {
   drainTimeout: 30_000,
 }
 
-const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', ...Object.keys(defaults)])
+const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', 'tls', 'auth', 'insecure', ...Object.keys(defaults)])
 const outputLevels = new Set(['debug', 'info', 'warn', 'error', 'ignore'])
 
 const checks: OptionChecks = optionChecks('forkd Server')
@@ -108,13 +139,16 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
     if (!known.has(key)) fail(key, `one of the known options (${[...known].join(', ')})`, key)
 
   const { listen } = options
+  const listenRule = 'a socket path, { host, port } or { fd }'
   if (typeof listen === 'string') {
-    if (listen.length === 0) fail('listen', 'a socket path or { host, port }', listen)
+    if (listen.length === 0) fail('listen', listenRule, listen)
     // sun_path holds 108 bytes with the terminating NUL; a longer path fails later with an obscure error.
     if (Buffer.byteLength(listen) > 103) fail('listen', 'a socket path shorter than 104 bytes (Unix socket path limit)', listen)
+  } else if (typeof listen === 'object' && listen !== null && 'fd' in listen) {
+    if (!Number.isInteger(listen.fd) || listen.fd < 0 || Object.keys(listen).length !== 1) fail('listen', '{ fd } with a file descriptor ≥ 0 (and nothing else)', listen)
   } else if (typeof listen !== 'object' || listen === null || typeof listen.host !== 'string' ||
     !Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
-    fail('listen', 'a socket path or { host, port }', listen)
+    fail('listen', listenRule, listen)
   }
 
   const o = { ...defaults }
@@ -157,6 +191,14 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
   if (options.execArgv !== undefined && (!Array.isArray(options.execArgv) || !options.execArgv.every((a) => typeof a === 'string')))
     fail('execArgv', 'an array of strings', options.execArgv)
 
+  if (options.insecure !== undefined && typeof options.insecure !== 'boolean') fail('insecure', 'a boolean', options.insecure)
+  const tls = normalizeTls(options.tls)
+  const auth = normalizeAuth(options.auth)
+  const insecure = options.insecure ?? false
+  // An inherited fd's family is known only once it is wrapped (listen.ts); the server checks it then.
+  if (!(typeof listen === 'object' && 'fd' in listen))
+    checkListenSecurity(typeof listen === 'string' ? { transport: 'unix' } : { transport: 'tcp', host: listen.host, port: listen.port }, { tls, auth, insecure })
+
   return {
     ...o,
     listen,
@@ -165,6 +207,9 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
     workerOutput,
     env: options.env ?? process.env,
     execArgv: options.execArgv ?? [],
+    tls,
+    auth,
+    insecure,
   }
 }
 

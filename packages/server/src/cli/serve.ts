@@ -26,7 +26,7 @@ const levels = ['debug', 'info', 'warn', 'error'] as const
 const formats = ['text', 'json'] as const
 
 /** `PATH` → an absolute socket path; `HOST:PORT`, `:PORT` (127.0.0.1) or `[::1]:PORT` → TCP. */
-export function listenTarget(value: string): ListenTarget {
+export function listenTarget(value: string): string | { host: string; port: number } {
   const tcp = /^(?:\[([^\]]*)\]|([^/[\]]*)):(\d+)$/.exec(value)
   if (tcp === null) return resolve(value)
   return { host: tcp[1] ?? (tcp[2] || '127.0.0.1'), port: Number(tcp[3]) }

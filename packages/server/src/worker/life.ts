@@ -25,6 +25,7 @@ import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, toWireErr
 import type { WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition } from '../define-worker.js'
 import type { ServerToWorker, WorkerBootConfig, WorkerToServer } from '../ipc.js'
+import { fetchCredentials, type ConnectionSecurity } from './credentials.js'
 import { startOrphanWatchdog } from './orphan-watchdog.js'
 import { prewarm } from './prewarm.js'
 import { WorkerSession, type SetupState } from './session.js'
@@ -76,6 +77,9 @@ const toServerThen = (message: WorkerToServer, then: () => void) => {
   else then()
 }
 
+/** What connections are checked with (TLS, tokens); set before the worker is ready. */
+let security: ConnectionSecurity = { tls: undefined, checkToken: undefined }
+
 let statusSeq = 0
 const statusWaiters = new Map<number, (status: Record<string, unknown>) => void>()
 
@@ -126,7 +130,7 @@ function runSetup(definition: WorkerDefinition): SetupState {
 function serve(socket: Socket, definition: WorkerDefinition, setup: SetupState): void {
   moveTo({ state: 'handshaking', retireWhenGreeted: undefined })
   const codec = new Codec()
-  acceptUpgrade(socket, config, {
+  acceptUpgrade(socket, { ...config, ...security }, {
     upgraded(ws, path) {
       if (path === STATUS_PATH) {
         if (life.state === 'handshaking') moveTo({ state: 'serving', session: null })
@@ -227,6 +231,9 @@ export async function runWorker(): Promise<void> {
   // (test/lifecycle/lifecycle-dead-server.test.ts, test/lifecycle/spares-die-with-server.test.ts).
   process.on('disconnect', onServerGone)
   if (!process.connected) return onServerGone()
+  // Asked for now, answered while the module loads.
+  const credentials = config.credentials ? fetchCredentials() : undefined
+  credentials?.catch(() => {})
   let definition: WorkerDefinition
   try {
     definition = await loadDefinition()
@@ -238,6 +245,15 @@ export async function runWorker(): Promise<void> {
   // The checks below cost nothing and do not depend on an event having been seen: a spare that
   // cannot say `ready` to anyone has nobody to serve.
   if (!process.connected) return onServerGone()
+  if (config.credentials) {
+    try {
+      security = await credentials!
+    } catch (error) {
+      process.stderr.write(`forkd worker: cannot load the TLS key and certificates: ${(error as Error).message}\n`)
+      return exit(1)
+    }
+    if (!process.connected) return onServerGone()
+  }
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))
   await Promise.all([setup.done, prewarm(new Codec())])
