@@ -7,9 +7,10 @@ export type { PoolStats, RetireReason } from './pool.js'
 export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
 export type { NameStats } from './endpoint-discovery.js'
+export type { ClientTlsOptions, ClientAuthOptions } from './transport-security.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError, AuthError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'
