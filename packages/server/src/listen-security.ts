@@ -34,23 +34,30 @@ function describe(kind: ListenerKind): string {
  * - A TCP listener needs bearer tokens or mutual TLS (`tls.requestCert`).
  * - Bearer tokens in clear text are refused on a non-loopback address: anyone on the path reads them.
  */
+/** Which rule a refusal broke, for callers that say it in their own terms (the CLI's flags). */
+export type SecurityRule = 'tlsOnUnixSocket' | 'noAuthentication' | 'clearTextTokens'
+
+function refusal(rule: SecurityRule, message: string): TypeError {
+  return Object.assign(new TypeError(message), { securityRule: rule })
+}
+
 export function checkListenSecurity(kind: ListenerKind, settings: SecuritySettings): string | undefined {
   const where = describe(kind)
   if (kind.transport === 'unix') {
     if (settings.tls !== undefined)
-      throw new TypeError(`forkd Server: option "tls" must be absent when listening on ${where} (TLS is for TCP listeners; a socket file is guarded by its mode), got { key, cert, ... }`)
+      throw refusal('tlsOnUnixSocket', `forkd Server: option "tls" must be absent when listening on ${where} (TLS is for TCP listeners; a socket file is guarded by its mode), got { key, cert, ... }`)
     return undefined
   }
   const mutualTls = settings.tls?.requestCert === true
   if (!mutualTls && settings.auth === undefined) {
     if (!settings.insecure)
-      throw new TypeError(`forkd Server: option "insecure" must be true to listen on ${where} with no authentication ` +
+      throw refusal('noAuthentication', `forkd Server: option "insecure" must be true to listen on ${where} with no authentication ` +
         '(anyone who reaches the port could run worker code: set auth tokens, or tls with requestCert and ca for mutual TLS), got false')
     return `listening on ${where} with no authentication (insecure): anyone who can reach this port can run worker code`
   }
   if (settings.tls === undefined && !isLoopback(kind.host)) {
     if (!settings.insecure)
-      throw new TypeError(`forkd Server: option "tls" must be set to accept bearer tokens on ${where}, which is not a loopback address ` +
+      throw refusal('clearTextTokens', `forkd Server: option "tls" must be set to accept bearer tokens on ${where}, which is not a loopback address ` +
         '(a token sent in clear text protects nothing on a network; or set insecure: true), got undefined')
     return `accepting bearer tokens in clear text on ${where}, which is not a loopback address (insecure): anyone on the network path can read them`
   }

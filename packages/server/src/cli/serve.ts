@@ -10,6 +10,7 @@ import { bytesValue, choiceValue, numberValue, octalModeValue, parseFlags, type 
 import { formatFlags } from './help.js'
 import { inFlagTerms } from './option-errors.js'
 import { checkImports } from './preflight.js'
+import type { SecurityRule } from '../listen-security.js'
 import { listenFdFromEnvironment } from './socket-activation.js'
 import { readTokenFile } from './token-file.js'
 import { UsageError } from './usage-error.js'
@@ -174,6 +175,19 @@ export function serveOptions(args: string[]): { config: ServeConfig; options: Se
   return { config, options }
 }
 
+/** The listener security rules (listen-security.ts) said in the flags' terms, not the options'. */
+function securityInFlagTerms(error: unknown, listen: ServerOptions['listen']): string | undefined {
+  const rule = (error as { securityRule?: SecurityRule } | undefined)?.securityRule
+  if (rule === undefined || typeof listen !== 'object' || !('host' in listen)) return undefined
+  const where = `TCP ${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
+  if (rule === 'noAuthentication')
+    return `refusing to listen on ${where} with no authentication: anyone who reaches the port could run worker code. ` +
+      'Add --auth-token-file PATH (bearer tokens), or --tls-request-cert with --tls-ca (mutual TLS); or --insecure to allow it anyway'
+  if (rule === 'clearTextTokens')
+    return `refusing bearer tokens in clear text on ${where}, which is not a loopback address: add --tls-key and --tls-cert; or --insecure to allow it anyway`
+  return undefined
+}
+
 function tokenFileOrUsage(path: string): string[] {
   try {
     return readTokenFile(path)
@@ -216,7 +230,7 @@ export async function serve(args: string[]): Promise<void> {
   try {
     server = await Server.start(options)
   } catch (error) {
-    const message = inFlagTerms(error, serveFlags, { worker: 'WORKER_MODULE', tls: '--tls-key and --tls-cert' })
+    const message = securityInFlagTerms(error, options.listen) ?? inFlagTerms(error, serveFlags, { worker: 'WORKER_MODULE', tls: '--tls-key and --tls-cert' })
     if (message !== undefined) throw new UsageError(message, 'serve')
     if (error instanceof WorkerModuleError && typeScriptWithoutLoader(options)) {
       throw new WorkerModuleError(error.module, `${error.message} (a worker written in TypeScript needs a loader: add --import tsx)`, { cause: error })
