@@ -7,7 +7,7 @@ export type { PoolStats, RetireReason } from './pool.js'
 export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
 export type { NameStats } from './endpoint-discovery.js'
-export type { ClientTlsOptions, ClientAuthOptions } from './transport-security.js'
+export type { ClientTlsOptions, ClientAuthOptions, TransportSecurity } from './transport-security.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,

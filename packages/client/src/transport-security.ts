@@ -35,10 +35,22 @@ export interface ClientAuthOptions {
   token: string | (() => string)
 }
 
-/** What every connection of the client uses; undefined parts are not used. */
+/**
+ * `tls` and `auth` as the client keeps them (`client.options.security`): PEM read, the token as a
+ * function. What every connection uses; undefined parts are not used.
+ */
 export interface TransportSecurity {
   /** Options for `tls.connect`, PEM already read. */
-  tls: { ca?: string[]; cert?: string; key?: string; servername?: string } | undefined
+  tls: {
+    /** The CA certificates, PEM. */
+    ca?: string[]
+    /** The client certificate, PEM. */
+    cert?: string
+    /** Its private key, PEM. */
+    key?: string
+    /** The name the server's certificate must carry. */
+    servername?: string
+  } | undefined
   /** The current token. */
   token: (() => string) | undefined
 }

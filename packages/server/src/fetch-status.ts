@@ -12,7 +12,16 @@ export interface FetchStatusOptions {
    * CAs), a client certificate `cert` and `key` for mutual TLS, and `servername`, the name the
    * server's certificate must carry when it is not the host connected to.
    */
-  tls?: { ca?: PemSource; cert?: PemSource; key?: PemSource; servername?: string }
+  tls?: {
+    /** The CA certificate that signed the server's certificate. */
+    ca?: PemSource
+    /** A client certificate, for a server with mutual TLS; with `key`. */
+    cert?: PemSource
+    /** The client certificate's private key. */
+    key?: PemSource
+    /** The name the server's certificate must carry. */
+    servername?: string
+  }
   /** The bearer token, for a server with `auth`. */
   token?: string
 }
