@@ -166,7 +166,7 @@ export class WorkerConnection implements PooledConnection {
         if (!secure) return this.#adopt(netConnect({ ...opts, path: opts.socketPath } as NetConnectOpts), unix ? undefined : options.transport.tcpKeepAlive)
         // SNI carries a host name, never an address (RFC 6066); the certificate is then checked against the address.
         const servername = tls.servername ?? (isIP(opts.host ?? '') === 0 ? opts.host : undefined)
-        return this.#adopt(tlsConnect({ ...opts, ...tls, ...(servername === undefined ? {} : { servername }) } as TlsConnectionOptions), options.transport.tcpKeepAlive)
+        return this.#adopt(tlsConnect({ ...opts, path: undefined, ...tls, ...(servername === undefined ? {} : { servername }) } as TlsConnectionOptions), options.transport.tcpKeepAlive)
       },
     } as WebSocket.ClientOptions)
     this.#ws.binaryType = 'nodebuffer'
