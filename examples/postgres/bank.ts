@@ -4,10 +4,11 @@
  *
  * Tables live in their own schema, `forkd_bank`, which `createBank` drops and recreates.
  */
-import { WorkerError, type Client } from '@forkd/client'
+import { WorkerError, type Checkout, type Client } from '@forkd/client'
 import type { default as postgresWorker, QueryResult } from './worker.js'
 
 export type PostgresClient = Client<typeof postgresWorker>
+export type PostgresCheckout = Checkout<typeof postgresWorker>
 
 export interface Transfer {
   /** Unique per run; recorded in the ledger when the transfer commits. */
@@ -61,6 +62,42 @@ export async function createBank(client: PostgresClient, accounts: number, openi
 }
 
 /**
+ * Sends one transfer's statements on `c` at once, without waiting for each reply: BEGIN, debit and
+ * credit, the ledger row, the source account's balance. forkd pipelines them, and the worker still
+ * runs them one at a time, in this order, on this checkout's connection, hence in one transaction.
+ * Returns their promises in call order, for `transferBalance`.
+ */
+export function sendTransfer(c: PostgresCheckout, t: Transfer): Promise<unknown>[] {
+  // Lock both rows in id order so that concurrent opposite transfers cannot deadlock.
+  const [first, second] = t.from < t.to ? [t.from, t.to] : [t.to, t.from]
+  const update = 'update forkd_bank.accounts set balance = balance + $1 where id = $2'
+  const delta = (id: number) => (id === t.from ? -t.amount : t.amount)
+  return [
+    c.begin(),
+    c.query(update, [delta(first), first]),
+    c.query(update, [delta(second), second]),
+    // The transfer id is the ledger's primary key: the idempotency key that tells, after a COMMIT
+    // whose outcome is in doubt, whether the transfer happened (isCommitted).
+    c.query('insert into forkd_bank.ledger (transfer_id, from_id, to_id, amount) values ($1, $2, $3, $4)', [
+      t.id, t.from, t.to, t.amount,
+    ]),
+    c.query('select balance from forkd_bank.accounts where id = $1', [t.from]),
+  ]
+}
+
+/**
+ * Waits for the calls of `sendTransfer` (and any calls the caller appended behind them) and returns
+ * the source account's balance after the transfer. If one failed, the ones behind it never ran
+ * (CancelledError), so the first rejection in call order is the real failure: that one is thrown.
+ */
+export async function transferBalance(calls: Promise<unknown>[]): Promise<number> {
+  const steps = await Promise.allSettled(calls)
+  for (const step of steps) if (step.status === 'rejected') throw step.reason
+  const { rows } = (steps[4] as PromiseFulfilledResult<QueryResult>).value
+  return Number(rows[0]?.balance)
+}
+
+/**
  * One transfer: BEGIN, debit, credit, ledger entry, balance check, then COMMIT, or ROLLBACK on an
  * overdraft or a SQL error. Every statement runs on the same checkout, hence the same worker and
  * the same database connection, hence the same transaction.
@@ -69,25 +106,7 @@ export async function transfer(client: PostgresClient, t: Transfer): Promise<Tra
   const c = await client.checkout()
   const pid = c.worker.pid
   try {
-    // Lock both rows in id order so that concurrent opposite transfers cannot deadlock.
-    const [first, second] = t.from < t.to ? [t.from, t.to] : [t.to, t.from]
-    const update = 'update forkd_bank.accounts set balance = balance + $1 where id = $2'
-    const delta = (id: number) => (id === t.from ? -t.amount : t.amount)
-    // Sent at once without waiting for each reply (pipelined), yet run one at a time, in this order,
-    // on this checkout's connection. If one fails, the ones behind it never run (CancelledError), so
-    // the first failure in call order is the real one.
-    const steps = await Promise.allSettled([
-      c.begin(),
-      c.query(update, [delta(first), first]),
-      c.query(update, [delta(second), second]),
-      c.query('insert into forkd_bank.ledger (transfer_id, from_id, to_id, amount) values ($1, $2, $3, $4)', [
-        t.id, t.from, t.to, t.amount,
-      ]),
-      c.query('select balance from forkd_bank.accounts where id = $1', [t.from]),
-    ] as const)
-    for (const step of steps) if (step.status === 'rejected') throw step.reason
-    const { rows } = (steps[4] as PromiseFulfilledResult<QueryResult>).value
-    if (Number(rows[0]?.balance) < 0) {
+    if (await transferBalance(sendTransfer(c, t)) < 0) {
       await c.rollback()
       return { kind: 'overdraft', pid }
     }
@@ -102,6 +121,24 @@ export async function transfer(client: PostgresClient, t: Transfer): Promise<Tra
   } finally {
     c.release()
   }
+}
+
+/**
+ * Whether transfer `t` committed: its ledger row, written in the transfer's own transaction, exists.
+ * This settles a COMMIT whose outcome is in doubt (it was sent, then the worker died, the call timed
+ * out or the checkout was aborted): see docs/postgres.md. Exact even while PostgreSQL is still
+ * finishing that transaction: it holds the row locks of both accounts until it commits or rolls
+ * back, so this waits for them before it looks.
+ */
+export async function isCommitted(client: PostgresClient, t: Transfer): Promise<boolean> {
+  return client.run(async (c) => {
+    await c.begin()
+    await c.query('select 1 from forkd_bank.accounts where id = any($1::int[]) for share', [[t.from, t.to]])
+    // Read committed: this statement sees what committed while the one above waited.
+    const { rows } = await c.query('select 1 from forkd_bank.ledger where transfer_id = $1', [t.id])
+    await c.commit()
+    return rows.length === 1
+  })
 }
 
 /** Runs `transfers` with `concurrency` concurrent callers, each taking the next transfer in turn. */

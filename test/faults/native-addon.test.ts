@@ -1,11 +1,13 @@
 /**
  * Issue 12, review: a native addon from the registry (@node-rs/crc32, a Node-API addon shipped as
  * prebuilt binaries inside registry packages) loads in worker processes and is called through
- * forkd like any other code: each worker process maps its own copy of the shared object.
+ * forkd like any other code: each worker process maps its own copy of the shared object. A crash
+ * of the process (SIGSEGV, as a fault in native code ends it) costs that worker only.
  */
 import { randomBytes } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startEnv, warm, type TestEnv } from '../support/harness.js'
+import { WorkerDiedError } from '@forkd/client'
+import { startEnv, waitForExit, warm, type TestEnv } from '../support/harness.js'
 
 /** The standard table-driven CRC-32 (IEEE), as a reference the addon's results are checked against. */
 const table = Array.from({ length: 256 }, (_, n) => {
@@ -49,6 +51,27 @@ describe('a native addon in worker processes', () => {
     } finally {
       a.release()
       b.release()
+    }
+  })
+
+  it('costs one worker when the process crashes (SIGSEGV): the caller is told the signal, the next worker has the addon', async () => {
+    const client = env.client({ minWorkers: 1, maxWorkers: 1, timeout: 10_000 })
+    const c = await client.checkout()
+    const crashed = c.worker.pid
+    env.pids.add(crashed)
+    const error = await c.crash().catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(WorkerDiedError)
+    expect((error as WorkerDiedError).signal).toBe('SIGSEGV')
+    expect((error as Error).message).toBe(`worker connection died (pid ${crashed}): worker killed by SIGSEGV`)
+    c.release()
+    await waitForExit([crashed])
+    const next = await client.checkout()
+    try {
+      env.pids.add(next.worker.pid)
+      expect(next.worker.pid).not.toBe(crashed)
+      expect(await next.crc32('123456789')).toBe(0xcbf43926)
+    } finally {
+      next.release()
     }
   })
 })

@@ -56,9 +56,11 @@ describe('no orphan workers', () => {
     })
     const report = JSON.parse(await firstLine(holder)) as { held: number[]; midCall: number[]; pool: number[] }
     const pids = [...report.held, ...report.pool]
-    expect(new Set(pids).size).toBe(6)
+    // Six at least (minWorkers); a slow machine may have opened one more while an attempt stalled.
+    expect(pids.length).toBeGreaterThanOrEqual(6)
+    expect(new Set(pids).size).toBe(pids.length)
     for (const pid of pids) env.pids.add(pid)
-    expect(env.server.status().active).toBe(6)
+    expect(env.server.status().active).toBe(pids.length)
     expect(workerChildren()).toEqual(expect.arrayContaining(pids))
 
     holder.kill('SIGKILL')
@@ -67,7 +69,7 @@ describe('no orphan workers', () => {
     await waitFor(() => env.server.status().active === 0, 'the server to count no active worker')
     await waitFor(() => env.server.status().spares === 1, 'the spare')
     expect(workerChildren().filter((pid) => pids.includes(pid))).toEqual([])
-    expect(env.server.status()).toMatchObject({ exited: 6, killed: { hung: 0, unresponsive: 0, shutdown: 0 }, exits: { '0': 6 } })
+    expect(env.server.status()).toMatchObject({ exited: pids.length, killed: { hung: 0, unresponsive: 0, shutdown: 0 }, exits: { '0': pids.length } })
   })
 
   it('leaves no forkd process when the parent of a Server.fork server, holding checkouts on it, is killed with SIGKILL', async () => {

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import { afterEach, describe, expect, it } from 'vitest'
 import { startEnv, waitFor, workerChildren, type TestEnv } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
@@ -51,5 +52,19 @@ describe('Server spares', () => {
     expect(second.hello.pid).not.toBe(conn.hello.pid)
     conn.ws.close()
     second.ws.close()
+  })
+
+  it('starts at most as many workers at once as there are cores (two at least), and still reaches `spares`', async () => {
+    env = await startEnv('plain-worker.mjs', { spares: 6 })
+    const cap = Math.max(2, availableParallelism())
+    let most = env.server.status().starting
+    await waitFor(() => {
+      most = Math.max(most, env!.server.status().starting)
+      return env!.server.status().spares === 6
+    }, 'six ready spares', 30_000)
+    expect(most).toBeGreaterThan(0)
+    expect(most).toBeLessThanOrEqual(cap)
+    expect(env.server.status()).toMatchObject({ spares: 6, starting: 0, started: 6 })
+    expect(workerChildren()).toHaveLength(6)
   })
 })

@@ -11,11 +11,13 @@ import { describeValue } from '@forkd/protocol/internal'
 export interface DnsTarget {
   /** The name to resolve, e.g. a Kubernetes headless Service `forkd.app.svc.cluster.local`. */
   dns: string
+  /** The TCP port every resolved address is served on. */
   port: number
 }
 
 /** Every server an SRV name lists, e.g. `_forkd._tcp.forkd.app.svc.cluster.local`. */
 export interface SrvTarget {
+  /** The SRV name; each record gives a host (resolved again) and a port. */
   srv: string
 }
 
@@ -27,9 +29,24 @@ export type ConnectTarget = EndpointInput | DnsTarget | SrvTarget
  * with `setServers`), and so may any object with the same methods.
  */
 export interface DnsResolver {
+  /** The IPv4 addresses of `hostname`. */
   resolve4(hostname: string): Promise<string[]>
+  /** The IPv6 addresses of `hostname`. */
   resolve6(hostname: string): Promise<string[]>
-  resolveSrv(hostname: string): Promise<{ name: string; port: number; priority: number; weight: number }[]>
+  /** The SRV records of `hostname`. */
+  resolveSrv(hostname: string): Promise<SrvRecord[]>
+}
+
+/** One SRV record, as `dns.promises.Resolver#resolveSrv` gives it. */
+export interface SrvRecord {
+  /** The target host name. */
+  name: string
+  /** The target port. */
+  port: number
+  /** Lower is preferred (RFC 2782). */
+  priority: number
+  /** Relative share among records of the same priority. */
+  weight: number
 }
 
 /** A parsed `connect` entry. */

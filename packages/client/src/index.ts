@@ -9,6 +9,7 @@ export type { EndpointStats } from './connection-opener.js'
 export type { NameStats } from './endpoint-discovery.js'
 export type { ClientTlsOptions, ClientAuthOptions, TransportSecurity } from './transport-security.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
+export type { ConnectSource, SrvRecord } from './connect-targets.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
   CancelledError, ClientClosedError, CheckoutReleasedError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError, AuthError,

@@ -18,7 +18,8 @@ import {
   WORKER_PATH, bearerHeader, checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
   type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
-import WebSocket from 'ws'
+import type WebSocket from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/internal'
 import type { IncomingMessage } from 'node:http'
 import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
@@ -154,7 +155,7 @@ export class WorkerConnection implements PooledConnection {
       // A throwing token function must not escape into the pool's dispatch.
       this.#closeError = new AuthError(`the auth.token function threw: ${(error as Error)?.message ?? String(error)}`, undefined, { cause: error })
     }
-    this.#ws = new WebSocket(endpointUrl(options.endpoint, WORKER_PATH, secure), SUBPROTOCOL, {
+    this.#ws = new wsPackage.WebSocket(endpointUrl(options.endpoint, WORKER_PATH, secure), SUBPROTOCOL, {
       maxPayload: options.maxPayload,
       perMessageDeflate: false,
       skipUTF8Validation: true,
@@ -171,7 +172,7 @@ export class WorkerConnection implements PooledConnection {
     } as WebSocket.ClientOptions)
     this.#ws.binaryType = 'nodebuffer'
     this.#writer = new FrameWriter((frame) => {
-      if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(frame)
+      if (this.#ws.readyState === wsPackage.OPEN) this.#ws.send(frame)
     }, { maxBatch: this.#codec.maxBatch })
     this.#ws.on('message', (data, isBinary) => this.#onFrame(data as Buffer, isBinary))
     this.#ws.on('close', (code, reason) => this.#onClose(code, reason.toString()))
@@ -268,7 +269,7 @@ export class WorkerConnection implements PooledConnection {
    * connection is dropped (terminated: a close handshake would wait for the same silence).
    */
   ping(timeout: number): void {
-    if (this.#state !== 'idle' || this.#pingTimer !== undefined || this.#ws.readyState !== WebSocket.OPEN) return
+    if (this.#state !== 'idle' || this.#pingTimer !== undefined || this.#ws.readyState !== wsPackage.OPEN) return
     this.#pingTimer = setTimeout(() => this.#unresponsive(timeout), timeout).unref()
     this.#ws.ping()
   }
@@ -297,7 +298,7 @@ export class WorkerConnection implements PooledConnection {
     const lessee = this.#lessee
     this.#lessee = null
     this.#end(reason, options.error)
-    if (this.#ws.readyState === WebSocket.CONNECTING) this.#ws.terminate()
+    if (this.#ws.readyState === wsPackage.CONNECTING) this.#ws.terminate()
     else this.#ws.close(options.discard === true ? CloseCode.Discard : CloseCode.Normal, truncateUtf8(reason))
     if (options.error !== undefined) lessee?.onLost(options.error, unsent)
     return unsent
@@ -305,7 +306,7 @@ export class WorkerConnection implements PooledConnection {
 
   /** Resolves when the socket is fully closed. */
   closed(): Promise<void> {
-    if (this.#ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+    if (this.#ws.readyState === wsPackage.CLOSED) return Promise.resolve()
     return new Promise((resolve) => this.#ws.once('close', () => resolve()))
   }
 
@@ -353,7 +354,7 @@ export class WorkerConnection implements PooledConnection {
   #failAttempt(error: Error, tellPeer = false): void {
     if (this.#state !== 'connecting') return
     this.#end('connectFailed', error)
-    if (tellPeer && this.#ws.readyState === WebSocket.OPEN) this.#ws.close(CloseCode.Discard, truncateUtf8(error.message))
+    if (tellPeer && this.#ws.readyState === wsPackage.OPEN) this.#ws.close(CloseCode.Discard, truncateUtf8(error.message))
     else this.#ws.terminate()
   }
 

@@ -11,10 +11,12 @@
  * are always bignums, lone surrogates are sent as U+FFFD, and a frame is checked for depth, message
  * count and indefinite-length strings before cbor-x, which recurses, decodes it.
  */
-import { Decoder, Encoder } from 'cbor-x/index-no-eval'
+import { cborX } from './commonjs.js'
 import { FrameScan, fixEncoded, int64AsFloats, scanFrame } from './cbor-scan.js'
 import { Limits } from './constants.js'
 import { ProtocolError, UnencodableError } from './errors.js'
+
+const { Decoder, Encoder } = cborX
 
 const cborOptions = {
   useRecords: false,

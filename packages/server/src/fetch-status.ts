@@ -1,7 +1,6 @@
 /** Asking a running server for its status, through a worker (what `forkd status` does). */
 import { Codec, MessageType, STATUS_PATH, SUBPROTOCOL, bearerHeader, endpointUrl } from '@forkd/protocol'
-import { readPem, type PemSource } from '@forkd/protocol/internal'
-import WebSocket from 'ws'
+import { readPem, ws as wsPackage, type PemSource } from '@forkd/protocol/internal'
 
 /** How `fetchStatus` reaches a server that uses TLS or tokens. */
 export interface FetchStatusOptions {
@@ -46,9 +45,9 @@ export function fetchStatus(target: string | { host: string; port: number }, opt
   const secure = o.tls !== undefined && typeof target !== 'string'
   const url = endpointUrl(target, STATUS_PATH, secure)
   return new Promise((resolve, reject) => {
-    let ws: WebSocket
+    let ws: InstanceType<typeof wsPackage.WebSocket>
     try {
-      ws = new WebSocket(url, SUBPROTOCOL, {
+      ws = new wsPackage.WebSocket(url, SUBPROTOCOL, {
         perMessageDeflate: false,
         ...(o.token === undefined ? {} : { headers: { Authorization: bearerHeader(o.token) } }),
         ...(secure ? tlsOptions(o.tls!) : {}),

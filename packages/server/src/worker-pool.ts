@@ -19,11 +19,13 @@
  * hands sockets to workers and starts workers. What it consults, each in one place so that a new
  * policy is a change there and nowhere else:
  * - `#withFreeSlot()`: which worker takes the next connection (today: any spare);
- * - `#wantedStarting()`: how many workers should be starting or spare (spares + waiting connections);
+ * - `#wantedStarting()`: how many workers should be starting or spare (spares + waiting connections),
+ *   started at most `startConcurrency` (the core count) at a time;
  * - the spawn backoff (`#backOff`, `backoffDelay`) after workers die before they are ready, and the
  *   rule that blames the module for a failed start (`#diedStarting`).
  */
 import type { Socket } from 'node:net'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { backoffDelay, reentrantStep, type BackoffRange } from '@forkd/protocol/internal'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
@@ -47,6 +49,14 @@ export const startupSignalRetries = 5
 
 /** How long the replacement of a used spare waits, so it does not compete with that connection's handshake. */
 const spareRefillDelay = 30
+
+/**
+ * Most workers starting at once. A Node start is CPU-bound (about 100 ms of one core), so starting
+ * more processes than there are cores finishes none sooner: each waits for a core, and the first
+ * spare is ready later than if it had the core to itself. At least two, so that one start's I/O
+ * overlaps another's work on a single core.
+ */
+const startConcurrency = Math.max(2, availableParallelism())
 
 type LiveState = Exclude<WorkerState, 'exited'>
 export type WorkerPoolPhase = 'idle' | 'starting' | 'running' | 'failed' | 'closing' | 'closed'
@@ -285,7 +295,7 @@ export class WorkerPool {
     if (this.#backoffTimer !== undefined) return
     const wanted = this.#wantedStarting()
     const s = this.#sets
-    while (s.starting.size + s.spare.size < wanted && this.live < this.#o.maxWorkers) {
+    while (s.starting.size + s.spare.size < wanted && s.starting.size < startConcurrency && this.live < this.#o.maxWorkers) {
       if (!this.#spawn()) return
     }
   }

@@ -9,12 +9,13 @@ import { unlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Codec, MessageType, SUBPROTOCOL } from '@forkd/protocol'
-import { WebSocket, WebSocketServer } from 'ws'
+import type { WebSocket } from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/internal'
 
 export async function prewarm(codec: Codec): Promise<void> {
   const path = join(tmpdir(), `forkd-warm-${process.pid}.sock`)
   const http = createServer()
-  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols: () => SUBPROTOCOL })
+  const wss = new wsPackage.WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols: () => SUBPROTOCOL })
   http.on('upgrade', (req, socket, head) =>
     wss.handleUpgrade(req, socket, head, (ws) => {
       ws.on('message', (data) => {
@@ -28,7 +29,7 @@ export async function prewarm(codec: Codec): Promise<void> {
     await Promise.race([
       (async () => {
         await new Promise<void>((resolve, reject) => http.once('error', reject).listen(path, resolve))
-        client = new WebSocket(`ws+unix://${path}:/forkd`, SUBPROTOCOL, { perMessageDeflate: false, generateMask: (m) => m.fill(0) })
+        client = new wsPackage.WebSocket(`ws+unix://${path}:/forkd`, SUBPROTOCOL, { perMessageDeflate: false, generateMask: (m) => m.fill(0) })
         await new Promise<void>((resolve, reject) => client!.once('open', resolve).once('error', reject))
         const reply = new Promise<void>((resolve) => client!.once('message', (data) => resolve(void codec.decodeFrame(data as Buffer))))
         client.send(codec.encode([MessageType.Call, 1, 0, 'warm', [], 0]))

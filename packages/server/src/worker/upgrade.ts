@@ -11,7 +11,8 @@
 import { createServer, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { STATUS_PATH, SUBPROTOCOL, WORKER_PATH, writeRefusal } from '@forkd/protocol'
-import { WebSocketServer, type WebSocket } from 'ws'
+import type { WebSocket } from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/internal'
 import { terminateTls, type TlsTermination } from './tls-termination.js'
 import type { TokenCheck } from './token-check.js'
 
@@ -59,7 +60,7 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
     if (!target.writable || error.code === 'ECONNRESET') return void target.destroy()
     refuse(target, error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400, `malformed HTTP request (${error.code ?? error.message})`)
   })
-  const wss = new WebSocketServer({
+  const wss = new wsPackage.WebSocketServer({
     noServer: true,
     maxPayload: options.maxPayload,
     perMessageDeflate: false,
