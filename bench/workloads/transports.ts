@@ -5,17 +5,27 @@
  * the machine's drift.
  *
  * A transport is an entry of `transports`: how its server listens (plus any Server.start options)
- * and what its client adds. TLS, and TLS with a token, join as entries; nothing else changes.
+ * and what its client adds: Unix socket, plain TCP, TLS, TLS with a token.
  */
 import { Client, type ClientOptions } from '@forkd/client'
 import { Cleanup } from '../lib/cleanup.js'
 import { checkoutCallRelease } from '../lib/contenders.js'
 import type { BenchContext, WorkloadResult } from '../lib/context.js'
+import { benchFile } from '../lib/context.js'
 import { startForkdServer, type ForkdServerOptions } from '../lib/forkd.js'
 import { interleave, median, medianRatio, microsPerOp, warmUp, type Measure } from '../lib/stats.js'
 import { fmt } from '../report.js'
 
 const payload = '0123456789abcdef'
+
+/**
+ * The test suite's test-only certificates (test/fixtures/tls, valid for 100 years): a benchmark
+ * measures the cost of TLS, not of a particular CA.
+ */
+const tlsFile = (name: string) => benchFile(`../../test/fixtures/tls/${name}`)
+const serverTls = { key: tlsFile('server-key.pem'), cert: tlsFile('server-cert.pem') }
+const clientTls = { ca: tlsFile('ca-cert.pem') }
+const benchToken = 'bench-token-0123456789abcdef'
 
 interface Transport {
   /** Short name, used in sample keys. */
@@ -31,7 +41,12 @@ interface Transport {
 const transports: readonly Transport[] = [
   { name: 'unix', label: 'Unix socket', server: {}, client: {} },
   // Plain TCP is the insecure choice a server must be told to take (issue 14); on loopback only.
-  { name: 'tcp', label: 'TCP on 127.0.0.1, no TLS', server: { listen: { host: '127.0.0.1', port: 0 } }, client: {} },
+  { name: 'tcp', label: 'TCP on 127.0.0.1, no TLS', server: { listen: { host: '127.0.0.1', port: 0 }, server: { insecure: true } }, client: {} },
+  // A token is checked once per connection, at the upgrade: the held call and the cycle on a warm
+  // pool should not see it; TLS costs on every frame.
+  { name: 'tls', label: 'TLS on 127.0.0.1', server: { listen: { host: '127.0.0.1', port: 0 }, server: { tls: serverTls, insecure: true } }, client: { tls: clientTls } },
+  { name: 'tls-token', label: 'TLS on 127.0.0.1 with a token', server: { listen: { host: '127.0.0.1', port: 0 }, server: { tls: serverTls, auth: { tokens: [benchToken] } } },
+    client: { tls: clientTls, auth: { token: benchToken } } },
 ]
 
 export async function transportsWorkload(ctx: BenchContext): Promise<WorkloadResult> {
@@ -62,7 +77,7 @@ export async function transportsWorkload(ctx: BenchContext): Promise<WorkloadRes
     const notes = transports.slice(1).map((t) =>
       `${t.label} ÷ ${base.label}: held call ${fmt.ratio(medianRatio(s[`${t.name}-held`]!, s[`${base.name}-held`]!))}, ` +
       `cycle ${fmt.ratio(medianRatio(s[`${t.name}-cycle`]!, s[`${base.name}-cycle`]!))} (median of ${rounds} per-round ratios).`)
-    notes.push(`${n.toLocaleString('en-US')} operations per round and transport, 16-byte string; one server per transport, in its own process; over TCP the client masks its frames (RFC 6455) and keeps TCP keepalive on; over a Unix socket it does not mask.`)
+    notes.push(`${n.toLocaleString('en-US')} operations per round and transport, 16-byte string; one server per transport, in its own process; over TCP the client masks its frames (RFC 6455) and keeps TCP keepalive on; over a Unix socket it does not mask. TLS: each worker terminates it (TLS 1.3, a P-256 certificate); the token is checked once per connection.`)
     return { name: 'transports', title: '9 transports', rows, checks: [], notes, samples: { n, microsPerOp: s } }
   } finally {
     await cleanup.run()

@@ -8,7 +8,7 @@ const listen = '/tmp/fd-never-bound.sock'
 // Each row: the options that differ from a valid set, and a pattern the TypeError must match (it
 // names the option, the expectation and the value given).
 const invalid: [string, Record<string, unknown>, RegExp][] = [
-  ['a missing listen', { listen: undefined }, /"listen" must be a socket path or \{ host, port \}, got undefined/],
+  ['a missing listen', { listen: undefined }, /"listen" must be a socket path, \{ host, port \} or \{ fd \}, got undefined/],
   ['an empty listen path', { listen: '' }, /"listen" must be a socket path/],
   ['a listen path too long for a Unix socket', { listen: '/tmp/' + 'a'.repeat(120) }, /"listen" must be a socket path shorter than 104 bytes/],
   ['a port out of range', { listen: { host: '127.0.0.1', port: 70000 } }, /"listen" must be .*got \{"host":"127.0.0.1","port":70000\}/],

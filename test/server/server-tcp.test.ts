@@ -12,7 +12,7 @@ describe('Server on TCP', () => {
   })
 
   it('listens on the host and port given, reporting the real port for port 0', async () => {
-    server = await Server.start({ listen: { host: '127.0.0.1', port: 0 }, worker: fixture('plain-worker.mjs'), logger: quietLogger, spares: 1 })
+    server = await Server.start({ listen: { host: '127.0.0.1', port: 0 }, insecure: true, worker: fixture('plain-worker.mjs'), logger: quietLogger, spares: 1 })
     const address = server.address as { host: string; port: number }
     expect(address.host).toBe('127.0.0.1')
     expect(address.port).toBeGreaterThan(0)

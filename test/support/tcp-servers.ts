@@ -11,10 +11,11 @@ import { childrenOf, killAll } from './faults.js'
 
 /**
  * What every TCP server of the tests is started with, besides listen and worker: the one place
- * that says how a test server on TCP is secured (today nothing is asked; a server that refuses
- * plain TCP without it will get `insecure: true` here).
+ * that says how a test server on TCP is secured. These tests are about hosts, not security: plain
+ * TCP on loopback addresses, which a server refuses unless told `insecure: true` (the security
+ * tests pass their own `tls` and `auth` in `server`).
  */
-export const tcpServerSecurity: Record<string, unknown> = {}
+export const tcpServerSecurity: Record<string, unknown> = { insecure: true }
 
 export interface TcpServer {
   host: string

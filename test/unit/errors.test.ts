@@ -33,6 +33,7 @@ const table: [pkg: 'client' | 'server' | 'protocol', name: string, code: string]
   ['client', 'VersionMismatchError', 'FORKD_ERR_VERSION_MISMATCH'],
   ['client', 'ServerAtCapacityError', 'FORKD_ERR_SERVER_AT_CAPACITY'],
   ['client', 'ResolveError', 'FORKD_ERR_RESOLVE'],
+  ['client', 'AuthError', 'FORKD_ERR_AUTH'],
   ['server', 'WorkerModuleError', 'FORKD_ERR_WORKER_MODULE'],
   ['server', 'SocketPathError', 'FORKD_ERR_SOCKET_PATH'],
   ['server', 'ServerClosedError', 'FORKD_ERR_SERVER_CLOSED'],
@@ -97,6 +98,8 @@ describe('exported error classes', () => {
     const cause = new Error('underneath')
     expect(new client.TimeoutError('t', 1, { cause }).cause).toBe(cause)
     expect(new client.ConnectError('c', { cause }).cause).toBe(cause)
+    expect(new client.AuthError('a', 401, { cause }).cause).toBe(cause)
+    expect(new client.AuthError('a', 401).status).toBe(401)
     expect(new client.AbortError('a', { cause: 'reason' }).cause).toBe('reason')
     expect(new client.AbortedError('a', { cause }).cause).toBe(cause)
     expect(new client.CancelledError('x', cause).cause).toBe(cause)

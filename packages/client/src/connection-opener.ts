@@ -22,6 +22,7 @@ import { describeEndpoint, type Codec, type Endpoint } from '@forkd/protocol'
 import { backoffDelay, type BackoffRange } from '@forkd/protocol/internal'
 import type { ConnectSource, DnsResolver } from './connect-targets.js'
 import { powerOfTwoChoices } from './endpoint-choice.js'
+import { AuthError } from './errors.js'
 import { EndpointDiscovery, type NameStats } from './endpoint-discovery.js'
 import {
   WorkerConnection, type ConnectionListener, type ConnectionOptions, type ConnectionState, type PooledConnection, type TransportOptions,
@@ -181,6 +182,20 @@ export class ConnectionOpener {
       since = Math.max(since, e.failingSince)
     }
     return since === -Infinity ? 0 : performance.now() - since
+  }
+
+  /**
+   * The latest AuthError when every current endpoint's last attempt was refused for the client's
+   * credentials (no endpoint can serve this client as it is configured); else undefined.
+   */
+  get refusedEverywhere(): AuthError | undefined {
+    let latest: EndpointState | undefined
+    for (const e of this.#byName.values()) {
+      if (e.removed) continue
+      if (e.failures === 0 || !(e.lastError instanceof AuthError)) return undefined
+      if (latest === undefined || e.lastErrorAt > latest.lastErrorAt) latest = e
+    }
+    return latest?.lastError as AuthError | undefined
   }
 
   /** Attempts in flight that still count as capacity on its way. */

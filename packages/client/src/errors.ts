@@ -210,3 +210,32 @@ export class ResolveError extends ConnectError {
     this.hostname = hostname
   }
 }
+
+/**
+ * The server refused this client's credentials: a missing or wrong token (HTTP 401), a client
+ * certificate it does not accept (403, or a TLS alert), or a server certificate this client does
+ * not trust (`tls.ca`, `tls.servername`). Retrying does not help, so it is not retried until the
+ * timeout: when every endpoint the client knows refuses it, waiting checkouts reject at once with
+ * this error. The endpoints are still tried again (on their backoff), so a later checkout is
+ * served once the token or certificate is fixed, and rejects as soon as its own attempt is
+ * refused otherwise. `status` is the HTTP status, when the refusal was one.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.checkout()
+ * } catch (error) {
+ *   if (error instanceof AuthError) console.error('forkd refused our token:', error.message)
+ * }
+ * ```
+ */
+export class AuthError extends ConnectError {
+  static override readonly code: string = 'FORKD_ERR_AUTH'
+  static override readonly defaultMessage: string = 'the forkd server refused the client\'s credentials'
+  /** The HTTP status of the refusal (401, 403), or undefined for a refusal during the TLS handshake. */
+  readonly status: number | undefined
+  constructor(message?: string, status?: number, options?: ForkdErrorOptions) {
+    super(message, options)
+    this.status = status
+  }
+}

@@ -12,9 +12,10 @@ export type { CheckoutTraceContext, CallTraceContext, WorkerConnectMessage, Work
 export type { RemoveReason } from './retirement.js'
 export type { EndpointStats } from './connection-opener.js'
 export type { NameStats } from './endpoint-discovery.js'
+export type { ClientTlsOptions, ClientAuthOptions, TransportSecurity } from './transport-security.js'
 export type { LogRecord, LogSink, StructuredLogger } from './log-sink.js'
 export {
   ForkdError, ProtocolError, UnencodableError, WorkerError, SetupError, TimeoutError, WorkerDiedError, AbortedError,
-  CancelledError, ClientClosedError, CheckoutReleasedError, PayloadTooLargeError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError,
+  CancelledError, ClientClosedError, CheckoutReleasedError, PayloadTooLargeError, QueueFullError, ConnectError, VersionMismatchError, ServerAtCapacityError, AbortError, ResolveError, AuthError,
 } from './errors.js'
 export type { RemoteError } from './errors.js'

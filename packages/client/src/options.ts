@@ -4,6 +4,7 @@ import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/
 import { checkResolver, parseConnect, type ConnectSource, type ConnectTarget, type DnsResolver } from './connect-targets.js'
 import { toSinkFunction, type LogRecord, type LogSink } from './log-sink.js'
 import type { Checkout } from './remote-types.js'
+import { normalizeSecurity, type ClientAuthOptions, type ClientTlsOptions, type TransportSecurity } from './transport-security.js'
 
 export type { ConnectTarget, DnsResolver, DnsTarget, SrvTarget } from './connect-targets.js'
 
@@ -122,6 +123,14 @@ export interface ClientOptions<W = unknown> {
    * under a microsecond. Default true.
    */
   recordTiming?: boolean
+  /**
+   * TLS on connections to TCP endpoints (a server started with `tls`): the CA to trust, a client
+   * certificate for mutual TLS, the server name to check. Unix socket endpoints never use TLS.
+   * See docs/security.md.
+   */
+  tls?: ClientTlsOptions
+  /** The bearer token for a server started with `auth.tokens` (or a function returning it). */
+  auth?: ClientAuthOptions
 }
 
 /** The client's options after defaults and checks, as `client.options` returns them. */
@@ -140,6 +149,8 @@ export interface NormalizedClientOptions {
   tcpKeepAlive: number
   /** Whether waitTime, runTime and holdTime histograms are recorded (the `recordTiming` option). */
   recordTiming: boolean
+  /** `tls` and `auth`, read and checked. */
+  security: TransportSecurity
   /** Shown in errors as `NAME -> method`. */
   name: string
   /** Workers kept connected. */
@@ -214,7 +225,7 @@ const defaults = {
 }
 
 /** Options with no default value. */
-const optional = ['validate', 'log', 'resolver']
+const optional = ['validate', 'log', 'resolver', 'tls', 'auth']
 
 const checks: OptionChecks = optionChecks('forkd Client')
 const fail: OptionChecks['fail'] = checks.fail
@@ -234,7 +245,7 @@ export function normalizeClientOptions(options: ClientOptions<never>): Normalize
       throw new TypeError(`forkd Client: option "${key}" must be one of the known options (${knownOptions.join(', ')}), got ${JSON.stringify(key)}${hint !== undefined ? `; did you mean "${hint}"?` : ''}`)
     }
   const given = stripUndefined(options as unknown as Record<string, unknown>)
-  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', validate: undefined, resolver: undefined, ...given, connect, log: undefined } as NormalizedClientOptions
+  const o = { ...defaults, trackCheckoutSites: process.env.NODE_ENV !== 'production', validate: undefined, resolver: undefined, ...given, connect, log: undefined, security: { tls: undefined, token: undefined } } as NormalizedClientOptions
   if (typeof o.name !== 'string') fail('name', 'a string', o.name)
   checks.count('minWorkers', o.minWorkers, 0, false)
   checks.count('maxWorkers', o.maxWorkers, 1, false)
@@ -260,6 +271,9 @@ export function normalizeClientOptions(options: ClientOptions<never>): Normalize
   checks.ms('pingTimeout', o.pingTimeout, false)
   // The kernel counts keepalive idle time in whole seconds.
   checks.count('tcpKeepAlive', o.tcpKeepAlive, 1000, false)
+  o.security = normalizeSecurity(given.tls, given.auth, fail)
+  delete (o as unknown as Record<string, unknown>).tls
+  delete (o as unknown as Record<string, unknown>).auth
   if (given.log !== undefined) {
     try {
       o.log = toSinkFunction(given.log as LogSink)

@@ -27,7 +27,7 @@ import { createCheckoutProxy } from './checkout-proxy.js'
 import { CheckoutState, formatSeconds, reasonText } from './checkout.js'
 import { ConnectionOpener, type EndpointStats } from './connection-opener.js'
 import type { NameStats } from './endpoint-discovery.js'
-import { AbortError, ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
+import { AbortError, AuthError, ClientClosedError, QueueFullError, TimeoutError } from './errors.js'
 import { IdlePing } from './idle-ping.js'
 import { LimitSweep } from './limit-sweep.js'
 import { describeSite, trackLeak, untrackLeak, type CheckoutSite } from './leak-tracking.js'
@@ -169,7 +169,7 @@ export class Pool implements ConnectionListener {
       connectTimeout: options.connectTimeout,
       retry: { min: options.connectRetryMin, max: options.connectRetryMax },
       codec: this.#codec,
-      transport: { tcpKeepAlive: options.tcpKeepAlive },
+      transport: { tcpKeepAlive: options.tcpKeepAlive, security: options.security },
       allowExitOnIdle: options.allowExitOnIdle,
       reportMemory: options.maxWorkerMemory !== Infinity,
       onRetry: () => this.#dispatch(),
@@ -462,7 +462,15 @@ export class Pool implements ConnectionListener {
 
   #attemptFailed(conn: PooledConnection, error: Error): void {
     this.#observer.connectError(error, describeEndpoint(conn.endpoint))
-    if (this.#options.propagateConnectError) {
+    // No endpoint accepts this client's token or certificate: waiting would only run into the
+    // timeout, so every waiting checkout learns why now (AuthError, docs/security.md).
+    const refused = error instanceof AuthError ? this.#opener.refusedEverywhere : undefined
+    if (refused !== undefined) {
+      for (let waiter = this.#queue.shift(); waiter !== undefined; waiter = this.#queue.shift()) {
+        waiter.handle = undefined
+        this.#settle(waiter, refused)
+      }
+    } else if (this.#options.propagateConnectError) {
       const oldest = this.#queue.shift()
       if (oldest !== undefined) {
         oldest.handle = undefined

@@ -15,14 +15,16 @@
  */
 import {
   CloseCode, Codec, DoneFlags, ForkdError, FrameWriter, Limits, MessageType, PROTOCOL_VERSION, ProtocolError, SUBPROTOCOL, assertEncodable,
-  checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
+  WORKER_PATH, bearerHeader, checkWorkerMessage, describeEndpoint, endpointUrl, parseExitReason, truncateUtf8,
   type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
 import type WebSocket from 'ws'
 import { ws as wsPackage } from '@forkd/protocol/internal'
 import type { IncomingMessage } from 'node:http'
-import { connect as netConnect, type NetConnectOpts, type Socket } from 'node:net'
-import { ConnectError, PayloadTooLargeError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
+import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net'
+import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'
+import { AuthError, ConnectError, PayloadTooLargeError, ServerAtCapacityError, VersionMismatchError, WorkerDiedError } from './errors.js'
+import { isCredentialRefusal, type TransportSecurity } from './transport-security.js'
 import { retiresProcess, type RemoveReason } from './retirement.js'
 
 export type ConnectionState = 'connecting' | 'idle' | 'busy' | 'releasing' | 'closed'
@@ -66,6 +68,8 @@ export interface ConnectionListener {
 export interface TransportOptions {
   /** TCP keepalive idle time before the first probe, ms; TCP endpoints only. */
   tcpKeepAlive: number
+  /** TLS (TCP endpoints only) and the bearer token sent with every upgrade. */
+  security: TransportSecurity
 }
 
 export interface ConnectionOptions {
@@ -160,15 +164,30 @@ export class WorkerConnection implements PooledConnection {
     const unix = typeof options.endpoint === 'string'
     this.#allowExitOnIdle = options.allowExitOnIdle
     this.#reportMemory = options.reportMemory
-    this.#ws = new wsPackage.WebSocket(endpointUrl(options.endpoint), SUBPROTOCOL, {
+    const { tls, token } = options.transport.security
+    const secure = !unix && tls !== undefined
+    let headers: Record<string, string> | undefined
+    try {
+      // Asked for each connection: a token function may return a rotated token.
+      if (token !== undefined) headers = { Authorization: bearerHeader(token()) }
+    } catch (error) {
+      // A throwing token function must not escape into the pool's dispatch.
+      this.#closeError = new AuthError(`the auth.token function threw: ${(error as Error)?.message ?? String(error)}`, undefined, { cause: error })
+    }
+    this.#ws = new wsPackage.WebSocket(endpointUrl(options.endpoint, WORKER_PATH, secure), SUBPROTOCOL, {
       maxPayload: options.maxPayload,
       perMessageDeflate: false,
       skipUTF8Validation: true,
+      ...(headers === undefined ? {} : { headers }),
       // Masking guards browsers' proxies; between two processes on one host it only costs time.
       ...(unix ? { generateMask: zeroMask } : {}),
       // The socket itself, kept so that an idle connection can stop holding the process open.
-      createConnection: (opts: NetConnectOpts & { socketPath?: string }) =>
-        this.#adopt(netConnect({ ...opts, path: opts.socketPath } as NetConnectOpts), unix ? undefined : options.transport.tcpKeepAlive),
+      createConnection: (opts: NetConnectOpts & { socketPath?: string; host?: string }) => {
+        if (!secure) return this.#adopt(netConnect({ ...opts, path: opts.socketPath } as NetConnectOpts), unix ? undefined : options.transport.tcpKeepAlive)
+        // SNI carries a host name, never an address (RFC 6066); the certificate is then checked against the address.
+        const servername = tls.servername ?? (isIP(opts.host ?? '') === 0 ? opts.host : undefined)
+        return this.#adopt(tlsConnect({ ...opts, path: undefined, ...tls, ...(servername === undefined ? {} : { servername }) } as TlsConnectionOptions), options.transport.tcpKeepAlive)
+      },
     } as WebSocket.ClientOptions)
     this.#ws.binaryType = 'nodebuffer'
     this.#writer = new FrameWriter((frame) => {
@@ -180,6 +199,8 @@ export class WorkerConnection implements PooledConnection {
     this.#ws.on('unexpected-response', (req, res) => this.#onUnexpectedResponse(req, res))
     this.#ws.on('pong', () => this.#clearPing())
     this.#watchAttempt(options.stallAfter, options.connectTimeout)
+    // The token function threw (closeError says so): this attempt fails as a refusal, like a 401.
+    if (this.#closeError !== undefined) this.#ws.terminate()
   }
 
   get state(): ConnectionState {
@@ -454,6 +475,8 @@ export class WorkerConnection implements PooledConnection {
 
   #onError(error: Error): void {
     // ws reports connection failures here, before 'close'; remember the reason for the close.
+    if (this.#closeError === undefined && this.#state === 'connecting' && isCredentialRefusal(error))
+      this.#closeError = new AuthError(`the TLS handshake with the forkd server at ${describeEndpoint(this.endpoint)} failed on a certificate: ${error.message}`, undefined, { cause: error })
     this.#closeError ??= error
   }
 
@@ -461,6 +484,8 @@ export class WorkerConnection implements PooledConnection {
     const why = String(res.headers['x-forkd-error'] ?? `HTTP ${res.statusCode}`)
     if (res.statusCode === 426) this.#closeError = new VersionMismatchError(`cannot use worker: ${why}`)
     else if (res.statusCode === 503) this.#closeError = new ServerAtCapacityError(`server refused the connection: ${why}`)
+    else if (res.statusCode === 401 || res.statusCode === 403)
+      this.#closeError = new AuthError(`the forkd server at ${describeEndpoint(this.endpoint)} refused the client's credentials (HTTP ${res.statusCode}): ${why}`, res.statusCode)
     else this.#closeError = new ConnectError(`server refused the connection: ${why}`)
     req.destroy()
     res.destroy()

@@ -21,12 +21,16 @@ export function refusalResponse(status: number, reason: string, headers: Record<
   return `${head}Connection: close\r\nContent-Type: text/plain\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
 }
 
-/** Writes a refusal and ends the socket; `onDone` runs once it is flushed. */
+/**
+ * Writes a refusal and ends the socket; `onDone` runs once it is flushed. `headers` are sent too
+ * (a 401 carries `WWW-Authenticate`).
+ */
 export function writeRefusal(
   socket: { end(data: string, callback?: () => void): unknown },
   status: number,
   reason: string,
   onDone?: () => void,
+  headers: Record<string, string> = {},
 ): void {
-  socket.end(refusalResponse(status, reason), onDone)
+  socket.end(refusalResponse(status, reason, headers), onDone)
 }

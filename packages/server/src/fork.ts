@@ -53,6 +53,13 @@ function rebuildError(error: { name: string; message: string; code?: string; pat
   return rebuilt
 }
 
+/** TLS Buffers as text: the IPC channel carries JSON, in which a Buffer would arrive as an object. */
+function pemAsText(tls: NonNullable<ServerOptions['tls']>): NonNullable<ServerOptions['tls']> {
+  const text = (s: string | Buffer) => (Buffer.isBuffer(s) ? s.toString('utf8') : s)
+  const ca = tls.ca === undefined ? undefined : Array.isArray(tls.ca) ? tls.ca.map(text) : text(tls.ca as string | Buffer)
+  return { ...tls, key: text(tls.key), cert: text(tls.cert), ...(ca === undefined ? {} : { ca }) }
+}
+
 /**
  * Starts a server in a child node process. Options are validated here first (a TypeError is thrown
  * synchronously); the child logs to the inherited stderr.
@@ -76,7 +83,7 @@ export function forkServer(options: ForkServerOptions): ForkedServer {
   child.on('error', () => {
     // a failed spawn also shows as 'exit'; ready rejects there
   })
-  const message: ToForkedServer = { type: 'start', options: { ...options, worker } }
+  const message: ToForkedServer = { type: 'start', options: { ...options, worker, ...(options.tls === undefined ? {} : { tls: pemAsText(options.tls) }) } }
   child.send(message)
 
   const ready = new Promise<{ address: string | TcpEndpoint }>((resolve, reject) => {

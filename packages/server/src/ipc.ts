@@ -2,8 +2,19 @@
  * Messages between the server process and its worker processes over the Node IPC channel.
  * The worker connection's own traffic never passes through here: the server hands the socket over
  * and stays out of the data path. IPC carries only start-up, the hand-off, the hung-worker
- * heartbeat and lifecycle notices.
+ * heartbeat, lifecycle notices and the credentials (TLS material, tokens) a worker needs to accept
+ * a connection: these travel over IPC, never in argv or the environment, which other users or the
+ * worker's own child processes could read.
  */
+import type { TlsMaterial } from './security-options.js'
+
+/** What a worker checks a connection with; null for what the server does not use. */
+export interface Credentials {
+  /** PEM text of the server's key, certificate and client CAs; null for no TLS. */
+  tls: TlsMaterial | null
+  /** The bearer tokens accepted; null for no token check. */
+  tokens: string[] | null
+}
 
 /** What the server passes to a worker process (JSON in argv[2]). */
 export interface WorkerBootConfig {
@@ -20,6 +31,8 @@ export interface WorkerBootConfig {
   hungWorkerTimeout: number | null
   /** Most connections the process serves at once (the server's `concurrency`). */
   concurrency: number
+  /** The worker must ask for its credentials (`credentials-request`) before it is ready. */
+  credentials: boolean
 }
 
 /** A call (or hook) running in a worker, as the worker reports it. */
@@ -63,6 +76,8 @@ export type ServerToWorker =
   | { type: 'retire'; reason: string }
   /** Answer to a `status-request`. */
   | { type: 'status'; seq: number; status: Record<string, unknown> }
+  /** Answer to a `credentials-request`: what the worker checks connections with. */
+  | { type: 'credentials'; credentials: Credentials }
 
 /** Worker → server. */
 export type WorkerToServer =
@@ -74,6 +89,8 @@ export type WorkerToServer =
    * was (a default export that is not a worker definition throws nothing).
    */
   | { type: 'load-failed'; message: string; error?: LoadError }
+  /** A starting worker asks for its TLS material and tokens (boot config `credentials: true`). */
+  | { type: 'credentials-request' }
   /**
    * Heartbeat answer. `busySince` is the epoch ms at which the process's oldest running call (or
    * checkoutDone) started, or null when idle.

@@ -6,6 +6,9 @@
  * crashed server, and takes over a live server's path with no moment where nothing listens. The old
  * server notices that the path's inode changed ('replaced') and winds down.
  *
+ * An inherited listening socket (`{ fd }`, socket activation) is already bound: the server listens
+ * on it as it is, learns from it whether it is TCP or a Unix socket, and never unlinks anything.
+ *
  * libuv unlinks a pipe server's bound path when the server closes. Because we always bind the
  * temporary path, closing never unlinks the live path; `release()` unlinks it only while its inode
  * is still ours, so a server never removes a path that now belongs to a newer server.
@@ -23,11 +26,13 @@ const pollInterval = 250
 export interface Binding {
   /** The socket path, or the TCP address actually bound (port 0 becomes the real port). */
   readonly address: string | { host: string; port: number }
+  /** The transport, known for an inherited fd only once it is wrapped. */
+  readonly transport: 'unix' | 'tcp'
   /** Stops watching and, for a Unix socket, unlinks the path if it is still ours. Idempotent. */
   release(): void
 }
 
-function listenOn(server: NetServer, target: string | { host: string; port: number }): Promise<void> {
+function listenOn(server: NetServer, target: ListenTarget): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (error: Error) => reject(error)
     server.once('error', onError)
@@ -36,6 +41,7 @@ function listenOn(server: NetServer, target: string | { host: string; port: numb
       resolve()
     }
     if (typeof target === 'string') server.listen(target, done)
+    else if ('fd' in target) server.listen({ fd: target.fd }, done)
     else server.listen({ host: target.host, port: target.port }, done)
   })
 }
@@ -134,9 +140,14 @@ export function checkSocketPath(path: string): void {
  */
 export async function bind(server: NetServer, target: ListenTarget, socketMode: number, onReplaced: () => void): Promise<Binding> {
   if (typeof target !== 'string') {
-    await listenOn(server, target)
-    const info = server.address() as AddressInfo
-    return { address: { host: info.address, port: info.port }, release() {} }
+    await listenOn(server, target).catch((error: NodeJS.ErrnoException) => {
+      if (!('fd' in target)) throw error
+      throw new SocketPathError(`fd ${target.fd}`, `cannot listen on inherited file descriptor ${target.fd}: ${error.code === 'EBADF' ? 'not open' : error.code === 'ENOTSOCK' ? 'not a socket' : error.message}`, { cause: error })
+    })
+    const info = server.address()
+    // A Unix socket reports its path (a string); TCP an AddressInfo.
+    if (typeof info === 'string' || info === null) return { address: info ?? `fd ${(target as { fd: number }).fd}`, transport: 'unix', release() {} }
+    return { address: { host: (info as AddressInfo).address, port: (info as AddressInfo).port }, transport: 'tcp', release() {} }
   }
 
   const path = target
@@ -208,6 +219,7 @@ export async function bind(server: NetServer, target: ListenTarget, socketMode: 
 
   return {
     address: path,
+    transport: 'unix',
     release() {
       stopWatching()
       // A takeover between this check and the unlink would lose the new server's path; the window is

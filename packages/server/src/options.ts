@@ -5,16 +5,28 @@ import { Limits, type TcpEndpoint } from '@forkd/protocol'
 import { describeValue, optionChecks, type OptionChecks } from '@forkd/protocol/internal'
 import { createStderrLogger, safeLogger, type LogLevel, type Logger } from './logger.js'
 import { normalizeMetricsOptions, type MetricsOptions } from './metrics-options.js'
+import { checkListenSecurity } from './listen-security.js'
+import { normalizeAuth, normalizeTls, type NormalizedTls, type ServerAuthOptions, type ServerTlsOptions } from './security-options.js'
 
-/** Where the server listens: a Unix socket path, or a TCP host and port. */
-export type ListenTarget = string | TcpEndpoint
+export type { ServerAuthOptions, ServerTlsOptions } from './security-options.js'
+
+/**
+ * Where the server listens: a Unix socket path, a TCP host and port, or a listening socket it is
+ * given as an open file descriptor (socket activation: `{ fd: 3 }`).
+ */
+export type ListenTarget = string | TcpEndpoint | { fd: number }
 
 /** The log level given to a worker output stream, or 'ignore' to discard it. */
 export type OutputLevel = LogLevel | 'ignore'
 
 /** Options of `Server.start` (and, but for `logger`, of `Server.fork` and `forkd serve`). */
 export interface ServerOptions {
-  /** A Unix socket path (bound atomically, see docs/architecture.md), or `{ host, port }`. Required. */
+  /**
+   * A Unix socket path (bound atomically, see docs/architecture.md), `{ host, port }` for TCP, or
+   * `{ fd }`: a socket already bound and listening, inherited from a supervisor (systemd socket
+   * activation). Required. A TCP listener needs authentication (`auth`, or `tls` with
+   * `requestCert`) unless `insecure` is true: see docs/security.md.
+   */
   listen: ListenTarget
   /** The worker module: an absolute path or a `file:` URL. Required. */
   worker: string | URL
@@ -62,6 +74,22 @@ export interface ServerOptions {
    * address only (it has no authentication). Default: no endpoint. See docs/observability.md.
    */
   metrics?: MetricsOptions
+  /**
+   * TLS on a TCP listener, terminated by each worker process on the socket it is handed: `key` and
+   * `cert` (PEM text, a Buffer, or a file path), `ca` and `requestCert: true` for mutual TLS (a
+   * client without a certificate signed by `ca` is refused during the handshake).
+   */
+  tls?: ServerTlsOptions
+  /**
+   * Bearer tokens: a client must send `Authorization: Bearer TOKEN` with one of `tokens` (several
+   * at once, for rotation); any other gets 401. Applies to every path, the status path included.
+   */
+  auth?: ServerAuthOptions
+  /**
+   * Allow a TCP listener with no authentication, or bearer tokens in clear text on a non-loopback
+   * address. A warning is logged at start. Default false.
+   */
+  insecure?: boolean
 }
 
 export interface NormalizedServerOptions {
@@ -85,6 +113,9 @@ export interface NormalizedServerOptions {
   env: NodeJS.ProcessEnv
   execArgv: string[]
   metrics: { host: string; port: number } | undefined
+  tls: NormalizedTls | undefined
+  auth: { tokens: string[] } | undefined
+  insecure: boolean
 }
 
 const defaults = {
@@ -100,7 +131,7 @@ const defaults = {
   drainTimeout: 30_000,
 }
 
-const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', 'metrics', ...Object.keys(defaults)])
+const known = new Set(['listen', 'worker', 'logger', 'workerOutput', 'env', 'execArgv', 'metrics', 'tls', 'auth', 'insecure', ...Object.keys(defaults)])
 const outputLevels = new Set(['debug', 'info', 'warn', 'error', 'ignore'])
 
 const checks: OptionChecks = optionChecks('forkd Server')
@@ -131,13 +162,16 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
     if (!known.has(key)) fail(key, `one of the known options (${[...known].join(', ')})`, key)
 
   const { listen } = options
+  const listenRule = 'a socket path, { host, port } or { fd }'
   if (typeof listen === 'string') {
-    if (listen.length === 0) fail('listen', 'a socket path or { host, port }', listen)
+    if (listen.length === 0) fail('listen', listenRule, listen)
     // sun_path holds 108 bytes with the terminating NUL; a longer path fails later with an obscure error.
     if (Buffer.byteLength(listen) > 103) fail('listen', 'a socket path shorter than 104 bytes (Unix socket path limit)', listen)
+  } else if (typeof listen === 'object' && listen !== null && 'fd' in listen) {
+    if (!Number.isInteger(listen.fd) || listen.fd < 0 || Object.keys(listen).length !== 1) fail('listen', '{ fd } with a file descriptor ≥ 0 (and nothing else)', listen)
   } else if (typeof listen !== 'object' || listen === null || typeof listen.host !== 'string' ||
     !Number.isInteger(listen.port) || listen.port < 0 || listen.port > 65535) {
-    fail('listen', 'a socket path or { host, port }', listen)
+    fail('listen', listenRule, listen)
   }
 
   const o = { ...defaults }
@@ -181,6 +215,14 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
   if (options.execArgv !== undefined && (!Array.isArray(options.execArgv) || !options.execArgv.every((a) => typeof a === 'string')))
     fail('execArgv', 'an array of strings', options.execArgv)
 
+  if (options.insecure !== undefined && typeof options.insecure !== 'boolean') fail('insecure', 'a boolean', options.insecure)
+  const tls = normalizeTls(options.tls)
+  const auth = normalizeAuth(options.auth)
+  const insecure = options.insecure ?? false
+  // An inherited fd's family is known only once it is wrapped (listen.ts); the server checks it then.
+  if (!(typeof listen === 'object' && 'fd' in listen))
+    checkListenSecurity(typeof listen === 'string' ? { transport: 'unix' } : { transport: 'tcp', host: listen.host, port: listen.port }, { tls, auth, insecure })
+
   return {
     ...o,
     listen,
@@ -190,6 +232,9 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
     env: options.env ?? process.env,
     execArgv: options.execArgv ?? [],
     metrics: normalizeMetricsOptions(options.metrics, fail),
+    tls,
+    auth,
+    insecure,
   }
 }
 

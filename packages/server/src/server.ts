@@ -18,13 +18,16 @@ import { readFileSync } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, type Server as NetServer, type Socket } from 'node:net'
 import { PROTOCOL_VERSION, writeRefusal, type TcpEndpoint } from '@forkd/protocol'
+import type { Credentials } from './ipc.js'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { forkServer } from './fork.js'
 import { bind, checkSocketPath, type Binding } from './listen.js'
+import { checkListenSecurity } from './listen-security.js'
 import type { Logger } from './logger.js'
 import { startMetricsEndpoint, type MetricsAddress, type MetricsEndpoint } from './metrics-endpoint.js'
 import { metricsText } from './metrics-text.js'
 import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './options.js'
+import { loadTls, normalizeAuth, normalizeTls, type ServerAuthOptions, type ServerTlsOptions } from './security-options.js'
 import { WorkerPool, type WorkerPoolStats } from './worker-pool.js'
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
@@ -34,6 +37,14 @@ const ignoreSocketError = (): void => {}
 
 /** A server's life: `starting` until it listens, `closing` from `close()` (or a takeover) until every worker exited. */
 export type ServerState = 'starting' | 'listening' | 'closing' | 'closed'
+
+/** What `reload()` may change besides the workers: the credentials new workers are given. */
+export interface ReloadOptions {
+  /** New tokens (replacing the old ones) for workers started from now on. Only for a server started with `auth`. */
+  auth?: ServerAuthOptions
+  /** New TLS key and certificates for workers started from now on. Only for a server started with `tls`. */
+  tls?: ServerTlsOptions
+}
 
 /** Options of `server.close()`. */
 export interface CloseOptions {
@@ -57,8 +68,8 @@ export interface ServerStatus extends WorkerPoolStats {
   state: ServerState
   /** Milliseconds since the server started. */
   uptime: number
-  /** The socket path or TCP address the server listens on. */
-  listen: string | TcpEndpoint
+  /** The socket path, or the TCP address (as bound; `{ fd }` before an inherited socket is wrapped). */
+  listen: string | TcpEndpoint | { fd: number }
   /** Connections refused with 503 because the pending queue was full. */
   refused: number
 }
@@ -89,7 +100,7 @@ export class Server extends EventEmitter<ServerEvents> {
   /** Starts a server in a child process that exits when this process exits. See `forkServer`. */
   static readonly fork = forkServer
 
-  readonly #o: NormalizedServerOptions
+  #o: NormalizedServerOptions
   readonly #log: Logger
   readonly #net: NetServer
   readonly #pool: WorkerPool
@@ -103,28 +114,30 @@ export class Server extends EventEmitter<ServerEvents> {
   readonly #closed: Promise<void>
   #resolveClosed!: () => void
 
-  private constructor(options: NormalizedServerOptions) {
+  private constructor(options: NormalizedServerOptions, credentials: Credentials) {
     super()
     this.#o = options
     this.#log = options.logger
     this.#closed = new Promise((resolve) => (this.#resolveClosed = resolve))
-    this.#pool = new WorkerPool({ options, status: () => this.status() as unknown as Record<string, unknown> })
+    this.#pool = new WorkerPool({ options, credentials, status: () => this.status() as unknown as Record<string, unknown> })
     this.#net = createServer({ pauseOnConnect: true }, (socket) => this.#onConnection(socket))
     this.#net.on('error', (error) => this.#log.error(`listening socket error: ${error.message}`, { code: (error as NodeJS.ErrnoException).code }))
   }
 
   /**
    * Validates the options, starts the spare workers, waits until the first one has loaded the worker
-   * module, then binds. Rejects with TypeError for bad options, WorkerModuleError when the module is
-   * missing or fails to load, SocketPathError when the path exists and is not a socket, or its folder
-   * does not exist or is not writable (forkd never creates the folder).
+   * module, then binds. Rejects with TypeError for bad options (a TCP listener without
+   * authentication and without `insecure: true` among them, before anything is bound; TLS files
+   * that cannot be read or do not load), WorkerModuleError when the module is missing or fails to
+   * load, SocketPathError when the path exists and is not a socket (or an inherited fd is not one),
+   * or its folder does not exist or is not writable (forkd never creates the folder).
    */
   static async start(options: ServerOptions): Promise<Server> {
     const o = normalizeServerOptions(options)
     await checkModuleFile(o.workerPath)
     // Before any worker starts: a mistake in the path costs no process.
     if (typeof o.listen === 'string') checkSocketPath(o.listen)
-    const server = new Server(o)
+    const server = new Server(o, loadCredentials(o))
     try {
       await server.#start()
     } catch (error) {
@@ -139,9 +152,15 @@ export class Server extends EventEmitter<ServerEvents> {
     // Before binding: a server that cannot serve its metrics must fail without taking a socket over.
     if (this.#o.metrics !== undefined) await this.#startMetrics(this.#o.metrics)
     this.#binding = await bind(this.#net, this.#o.listen, this.#o.socketMode, () => this.#onReplaced())
+    // Checked again now that the transport is known for sure: an inherited fd may be TCP. Nothing
+    // has been accepted yet (the state is still 'starting').
+    const address = this.#binding.address
+    const warning = checkListenSecurity(typeof address === 'string' ? { transport: 'unix' } : { transport: 'tcp', ...address }, this.#o)
     if (this.#state !== 'starting') throw new ServerClosedError('the server was closed while starting')
     this.#state = 'listening'
-    this.#log.info(`listening on ${describeAddress(this.#binding.address)}`, { pid: process.pid, worker: this.#o.workerPath })
+    if (warning !== undefined) this.#log.warn(warning, { insecure: true })
+    this.#log.info(`listening on ${describeAddress(address)}${this.#o.tls === undefined ? '' : this.#o.tls.requestCert ? ' (TLS, client certificates required)' : ' (TLS)'}`,
+      { pid: process.pid, worker: this.#o.workerPath, ...(typeof this.#o.listen === 'object' && 'fd' in this.#o.listen ? { fd: this.#o.listen.fd } : {}) })
   }
 
   async #startMetrics({ host, port }: { host: string; port: number }): Promise<void> {
@@ -207,8 +226,10 @@ export class Server extends EventEmitter<ServerEvents> {
    * and asks the clients of active workers to retire them after their current checkout. Does nothing
    * once the server is closing.
    */
-  reload(): void {
+  reload(options: ReloadOptions = {}): void {
     if (this.#state !== 'listening') return
+    const credentials = this.#reloadedCredentials(options)
+    if (credentials !== undefined) this.#pool.setCredentials(credentials)
     this.#pool.reload()
   }
 
@@ -227,6 +248,29 @@ export class Server extends EventEmitter<ServerEvents> {
   signal(name: 'SIGUSR1' | 'SIGUSR2'): number {
     if (name !== 'SIGUSR1' && name !== 'SIGUSR2') throw new TypeError(`forkd Server.signal: the signal must be "SIGUSR1" or "SIGUSR2", got ${JSON.stringify(name)}`)
     return this.#pool.signal(name)
+  }
+
+  /**
+   * The credentials for workers started after a reload: new tokens or TLS options when given, and
+   * TLS files read again (a certificate renewed in place). Throws TypeError before anything
+   * changes; a reload cannot add or remove a kind of security (restart for that).
+   */
+  #reloadedCredentials(options: ReloadOptions): Credentials | undefined {
+    if (typeof options !== 'object' || options === null) throw new TypeError(`forkd Server.reload: options must be an object, got ${String(options)}`)
+    for (const key of Object.keys(options))
+      if (key !== 'auth' && key !== 'tls') throw new TypeError(`forkd Server.reload: option "${key}" must be one of auth, tls, got ${JSON.stringify(key)}`)
+    if (options.auth !== undefined && this.#o.auth === undefined)
+      throw new TypeError('forkd Server.reload: option "auth" must be absent: this server was started without auth (restart it to add tokens)')
+    if (options.tls !== undefined && this.#o.tls === undefined)
+      throw new TypeError('forkd Server.reload: option "tls" must be absent: this server was started without tls (restart it to add TLS)')
+    if (options.tls !== undefined && normalizeTls(options.tls)!.requestCert !== this.#o.tls!.requestCert)
+      throw new TypeError('forkd Server.reload: option "tls.requestCert" must stay as the server started (restart it to change mutual TLS)')
+    const auth = options.auth === undefined ? this.#o.auth : normalizeAuth(options.auth)
+    const tls = options.tls === undefined ? this.#o.tls : normalizeTls(options.tls)
+    if (options.auth === undefined && tls === undefined) return undefined
+    const credentials = loadCredentials({ tls, auth })
+    this.#o = { ...this.#o, auth, tls }
+    return credentials
   }
 
   /**
@@ -294,7 +338,9 @@ export class Server extends EventEmitter<ServerEvents> {
     if (pool.pending >= this.#o.maxPendingConnections && !pool.hasFreeSlot) {
       this.#refused++
       this.#log.warn(`refused a connection: ${pool.live} workers (maxWorkers ${this.#o.maxWorkers}) and ${pool.pending} connections waiting (maxPendingConnections)`)
-      writeRefusal(socket, 503, 'server at capacity')
+      // A TLS client would read a plaintext 503 as a broken handshake: it gets a closed connection.
+      if (this.#o.tls === undefined) writeRefusal(socket, 503, 'server at capacity')
+      else socket.destroy()
       return
     }
     pool.accept(socket)
@@ -312,6 +358,12 @@ async function checkModuleFile(path: string): Promise<void> {
   }
 }
 
-function describeAddress(address: string | TcpEndpoint): string {
-  return typeof address === 'string' ? address : `${address.host}:${address.port}`
+function describeAddress(address: string | TcpEndpoint | { fd: number }): string {
+  if (typeof address === 'string') return address
+  return 'fd' in address ? `inherited fd ${address.fd}` : `${address.host}:${address.port}`
+}
+
+/** Reads the TLS files and keeps the tokens: what every worker is given when it asks (ipc.ts). Throws TypeError. */
+function loadCredentials(o: Pick<NormalizedServerOptions, 'tls' | 'auth'>): Credentials {
+  return { tls: o.tls === undefined ? null : loadTls(o.tls), tokens: o.auth?.tokens ?? null }
 }

@@ -7,7 +7,8 @@
  */
 import type { Server } from './server.js'
 
-export function handleSignals(server: Server, exit: (code: number) => void): void {
+/** `reload` runs on SIGHUP; by default `server.reload()`. */
+export function handleSignals(server: Server, exit: (code: number) => void, reload: () => void = () => server.reload()): void {
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {
     if (stopping) {
@@ -20,7 +21,14 @@ export function handleSignals(server: Server, exit: (code: number) => void): voi
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  process.on('SIGHUP', () => server.reload())
+  process.on('SIGHUP', () => {
+    try {
+      reload()
+    } catch (error) {
+      // Server.reload refuses TLS files it cannot read; the server serves on with what it had.
+      process.stderr.write(`forkd: reload refused, nothing changed: ${(error as Error).message}\n`)
+    }
+  })
   process.on('SIGUSR1', () => server.signal('SIGUSR1'))
   process.on('SIGUSR2', () => server.signal('SIGUSR2'))
 }

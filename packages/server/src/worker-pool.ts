@@ -34,6 +34,7 @@ import { fileURLToPath } from 'node:url'
 import { backoffDelay, reentrantStep, type BackoffRange } from '@forkd/protocol/internal'
 import { ServerClosedError, WorkerModuleError } from './errors.js'
 import { HungWatch } from './hung-watch.js'
+import type { Credentials } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { NormalizedServerOptions } from './options.js'
 import { WorkerProcess, type KillReason, type WorkerProcessEvents, type WorkerState } from './worker-process.js'
@@ -98,6 +99,8 @@ export interface WorkerPoolStats {
 
 export interface WorkerPoolOptions {
   options: NormalizedServerOptions
+  /** What workers check connections with; replaced by `setCredentials` on reload. */
+  credentials: Credentials
   /** The server's status, for a worker serving a status connection. */
   status(): Record<string, unknown>
 }
@@ -122,7 +125,9 @@ export class WorkerPool {
       // The rows are only as fresh as the last reports: ask for new ones, for the next status.
       this.refreshReports()
     },
+    onCredentialsRequest: (worker) => worker.sendCredentials(this.#credentials),
   }
+  #credentials: Credentials
   #phase: WorkerPoolPhase = 'idle'
   #pending: Socket[] = []
   #nextId = 0
@@ -143,8 +148,9 @@ export class WorkerPool {
   #closed: Promise<void> | undefined
   #resolveClosed: (() => void) | undefined
 
-  constructor({ options, status }: WorkerPoolOptions) {
+  constructor({ options, credentials, status }: WorkerPoolOptions) {
     this.#o = options
+    this.#credentials = credentials
     this.#log = options.logger
     this.#status = status
     this.#hungWatch = new HungWatch(options.hungWorkerTimeout, () => [...this.#sets.active, ...this.#sets.draining], (worker, reason) => this.#killHung(worker, reason))
@@ -222,6 +228,11 @@ export class WorkerPool {
   accept(socket: Socket): void {
     this.#pending.push(socket)
     this.#dispatch()
+  }
+
+  /** Workers that ask from now on get these (call `reload()` after, so that every spare does). */
+  setCredentials(credentials: Credentials): void {
+    this.#credentials = credentials
   }
 
   /**
@@ -383,7 +394,10 @@ export class WorkerPool {
           handshakeTimeout: this.#o.handshakeTimeout,
           hungWorkerTimeout: Number.isFinite(this.#o.hungWorkerTimeout) ? this.#o.hungWorkerTimeout : null,
           concurrency: this.#o.concurrency,
+          credentials: this.#o.tls !== undefined || this.#o.auth !== undefined,
         },
+        // Over TLS the stream is the worker's: the server cannot write last words into it.
+        lastWords: this.#o.tls === undefined,
         env: this.#o.env,
         execArgv: this.#o.execArgv,
         logger: this.#log,

@@ -33,7 +33,7 @@ import { fork, type ChildProcess } from 'node:child_process'
 import type { Socket } from 'node:net'
 import { CloseCode, formatExitReason } from '@forkd/protocol'
 import { closeFrame } from './close-frame.js'
-import type { LoadError, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from './ipc.js'
+import type { Credentials, LoadError, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from './ipc.js'
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
@@ -85,6 +85,7 @@ export interface WorkerProcessEvents {
   /** A connection of an active process is over and the process stays active: it has a slot free. */
   onSlotFreed(worker: WorkerProcess): void
   onStatusRequest(worker: WorkerProcess, seq: number): void
+  onCredentialsRequest(worker: WorkerProcess): void
 }
 
 export interface WorkerProcessOptions {
@@ -95,6 +96,11 @@ export interface WorkerProcessOptions {
   logger: Logger
   workerOutput: { stdout: OutputLevel; stderr: OutputLevel }
   hungWorkerTimeout: number
+  /**
+   * Whether the server may write its close frame on a connection whose worker died. False over
+   * TLS: the stream is encrypted by the worker, and plaintext from the server would corrupt it.
+   */
+  lastWords: boolean
   events: WorkerProcessEvents
 }
 
@@ -281,6 +287,10 @@ export class WorkerProcess {
     this.#send({ type: 'status', seq, status })
   }
 
+  sendCredentials(credentials: Credentials): void {
+    this.#send({ type: 'credentials', credentials })
+  }
+
   /**
    * Ends a worker that has no connection: a spare is asked to exit (and killed if it has not after a
    * grace period); a worker still starting is terminated, since it reads IPC only once loaded.
@@ -336,6 +346,9 @@ export class WorkerProcess {
         break
       case 'status-request':
         this.#options.events.onStatusRequest(this, message.seq)
+        break
+      case 'credentials-request':
+        if (this.#state === 'starting') this.#options.events.onCredentialsRequest(this)
         break
       default:
         this.#options.logger.debug(`${this.label} sent an unknown IPC message`, { message })
@@ -410,9 +423,18 @@ export class WorkerProcess {
     this.#moveTo('exited')
   }
 
-  /** Tells each client still holding a connection why its worker is gone, then closes the copy. */
+  /**
+   * Tells each client still holding a connection why its worker is gone, then closes the copy. Over
+   * TLS it only closes the copy: the client learns of the death from the worker's bye, or as a
+   * lost connection (docs/security.md, "What each transport reports").
+   */
   #closeConnections(exit: WorkerExit): void {
     if (this.#sockets.size === 0) return
+    if (!this.#options.lastWords) {
+      for (const socket of this.#sockets.values()) socket.destroy()
+      this.#sockets.clear()
+      return
+    }
     const killedAsHung = exit.killedFor === 'hung' || exit.killedFor === 'unresponsive'
     const reason = formatExitReason({ exitCode: exit.code ?? undefined, signal: exit.signal ?? undefined }, exit.description)
     const frame = closeFrame(killedAsHung ? CloseCode.HungWorkerKilled : CloseCode.WorkerExited, reason)

@@ -10,11 +10,20 @@ import { bytesValue, choiceValue, numberValue, octalModeValue, parseFlags, type 
 import { formatFlags } from './help.js'
 import { inFlagTerms } from './option-errors.js'
 import { checkImports } from './preflight.js'
+import type { SecurityRule } from '../listen-security.js'
+import { listenFdFromEnvironment } from './socket-activation.js'
+import { readTokenFile } from './token-file.js'
 import { UsageError } from './usage-error.js'
 
 /** What the flags of `forkd serve` collect. */
 export interface ServeConfig {
   options: Partial<ServerOptions> & { execArgv: string[] }
+  /** `--listen systemd`: the socket comes from LISTEN_FDS. */
+  socketActivation: boolean
+  /** `--tls-*`: paths, collected into `options.tls` once all flags are read. */
+  tls: { key?: string; cert?: string; ca: string[]; requestCert: boolean }
+  /** `--auth-token-file`, read at start and on SIGHUP. */
+  tokenFile?: string
   imports: string[]
   envFiles: string[]
   logLevel?: LogLevel
@@ -26,7 +35,7 @@ const levels = ['debug', 'info', 'warn', 'error'] as const
 const formats = ['text', 'json'] as const
 
 /** `PATH` → an absolute socket path; `HOST:PORT`, `:PORT` (127.0.0.1) or `[::1]:PORT` → TCP. */
-export function listenTarget(value: string): ListenTarget {
+export function listenTarget(value: string): string | { host: string; port: number } {
   const tcp = /^(?:\[([^\]]*)\]|([^/[\]]*)):(\d+)$/.exec(value)
   if (tcp === null) return resolve(value)
   return { host: tcp[1] ?? (tcp[2] || '127.0.0.1'), port: Number(tcp[3]) }
@@ -46,11 +55,30 @@ function numeric(name: string, option: keyof ServerOptions, value: string, help:
  * that option errors name the flag.
  */
 export const serveFlags: readonly Flag<ServeConfig>[] = [
-  { name: 'listen', value: 'PATH', option: 'listen', group: 'Where', help: 'Unix socket path, or HOST:PORT for TCP (loopback by default: :PORT is 127.0.0.1:PORT). Required.',
-    apply: (c, v) => void (c.options.listen = listenTarget(v as string)) },
+  { name: 'listen', value: 'PATH', option: 'listen', group: 'Where',
+    help: 'Unix socket path; HOST:PORT for TCP (loopback by default: :PORT is 127.0.0.1:PORT), which needs --auth-token-file or --tls-request-cert (or --insecure); or systemd: the socket passed by socket activation (LISTEN_FDS). Required.',
+    apply: (c, v) => {
+      if (v === 'systemd') c.socketActivation = true
+      else c.options.listen = listenTarget(v as string)
+    } },
   { name: 'socket-mode', value: 'MODE', option: 'socketMode', group: 'Where', default: '600: only the server\'s user may connect',
     help: 'permissions of the socket file, in octal (660 lets the group connect)',
     apply: (c, v) => void (c.options.socketMode = octalModeValue('socket-mode', v as string)) },
+  { name: 'tls-key', value: 'PATH', option: 'tls.key', group: 'Security', help: 'TLS on a TCP listener: the server\'s private key (PEM); with --tls-cert',
+    apply: (c, v) => void (c.tls.key = resolve(v as string)) },
+  { name: 'tls-cert', value: 'PATH', option: 'tls.cert', group: 'Security', help: 'the server\'s certificate chain (PEM)',
+    apply: (c, v) => void (c.tls.cert = resolve(v as string)) },
+  { name: 'tls-ca', value: 'PATH', option: 'tls.ca', group: 'Security', repeatable: true, help: 'a CA certificate (PEM) that signs client certificates, for --tls-request-cert',
+    apply: (c, v) => void c.tls.ca.push(resolve(v as string)) },
+  { name: 'tls-request-cert', option: 'tls.requestCert', group: 'Security',
+    help: 'mutual TLS: refuse clients without a certificate signed by --tls-ca',
+    apply: (c) => void (c.tls.requestCert = true) },
+  { name: 'auth-token-file', value: 'PATH', option: 'auth.tokens', group: 'Security',
+    help: 'accept only clients sending one of these bearer tokens (one per line, # comments); read again on SIGHUP, so tokens rotate without a restart',
+    apply: (c, v) => void (c.tokenFile = resolve(v as string)) },
+  { name: 'insecure', option: 'insecure', group: 'Security',
+    help: 'allow TCP with no authentication, or tokens in clear text on a non-loopback address: anyone who reaches the port can run worker code (a warning is logged)',
+    apply: (c) => void (c.options.insecure = true) },
   { name: 'name', value: 'NAME', option: 'name', group: 'Workers', help: 'process titles forkd-server:NAME and forkd-worker:NAME(N); shown in clients\' errors',
     apply: (c, v) => void (c.options.name = v as string) },
   numeric('spares', 'spares', 'K', 'worker processes kept started and set up, ready for new connections', '2', 'Workers'),
@@ -105,7 +133,8 @@ ${formatFlags(serveFlags)}Signals:
   SIGTERM, SIGINT   drain (active workers finish, up to --drain-timeout) and exit 0; a second
                     one exits at once
   SIGHUP            reload the worker module: fresh spares; active workers retire after their
-                    checkout
+                    checkout. --auth-token-file and the --tls-* files are read again for the
+                    new workers (a file that cannot be read: the reload is refused and logged)
   SIGUSR1, SIGUSR2  passed on to every worker (a module's onSignal handles them; without one
                     the worker ignores them)
   Workers run in a process group of their own: Ctrl-C (SIGINT to the terminal's foreground
@@ -114,6 +143,7 @@ ${formatFlags(serveFlags)}Signals:
 
 Environment:
   FORKD_DEBUG=1     log debug records (as --log-level debug); 0, false or empty leave it off
+  LISTEN_FDS, LISTEN_PID   read by --listen systemd, then removed (workers do not see them)
   Workers inherit the server's environment (plus --env-file variables).
 
 Exit status: 0 after a drain or a takeover; 2 for a mistake on the command line or in the worker
@@ -122,17 +152,27 @@ module; 1 for anything else.
 Examples:
   forkd serve --listen /run/app/hash.sock --spares 4 ./dist/worker.js
   forkd serve --listen /run/app/hash.sock --import tsx ./src/worker.ts
-  forkd serve --listen 127.0.0.1:7400 --log-format json --env-file ./worker.env ./dist/worker.js
   forkd serve --listen /run/app/hash.sock --metrics :9464 ./dist/worker.js
+  forkd serve --listen 127.0.0.1:7400 --auth-token-file ./tokens --log-format json --env-file ./worker.env ./dist/worker.js
+  forkd serve --listen 0.0.0.0:7400 --tls-key k.pem --tls-cert c.pem --auth-token-file tokens w.js
+  forkd serve --listen systemd --name hash /srv/app/dist/worker.js      (started by forkd.socket)
 `
 }
 
 /** Parses the command line of `forkd serve` into Server options; UsageError for any mistake. */
 export function serveOptions(args: string[]): { config: ServeConfig; options: ServerOptions } {
-  const config: ServeConfig = { options: { execArgv: [] }, imports: [], envFiles: [], logFormat: 'text', help: false }
+  const config: ServeConfig = {
+    options: { execArgv: [] }, socketActivation: false, tls: { ca: [], requestCert: false }, imports: [], envFiles: [], logFormat: 'text', help: false,
+  }
   const positionals = parseFlags(args, serveFlags, config, 'serve')
   if (config.help) return { config, options: config.options as ServerOptions }
+  // Before --env-file copies the environment: workers must not inherit LISTEN_FDS.
+  if (config.socketActivation) config.options.listen = { fd: listenFdFromEnvironment() }
   if (config.options.listen === undefined) throw new UsageError('serve needs --listen PATH', 'serve')
+  const { tls } = config
+  if (tls.key !== undefined || tls.cert !== undefined || tls.ca.length > 0 || tls.requestCert)
+    config.options.tls = { key: tls.key as string, cert: tls.cert as string, ...(tls.ca.length > 0 ? { ca: tls.ca } : {}), requestCert: tls.requestCert }
+  if (config.tokenFile !== undefined) config.options.auth = { tokens: tokenFileOrUsage(config.tokenFile) }
   if (positionals.length !== 1)
     throw new UsageError(positionals.length === 0 ? 'serve needs a WORKER_MODULE' : `serve needs exactly one WORKER_MODULE, got ${positionals.length}: ${positionals.join(' ')}`, 'serve')
   const options = { ...config.options, worker: resolve(positionals[0]!) } as ServerOptions
@@ -146,6 +186,43 @@ export function serveOptions(args: string[]): { config: ServeConfig; options: Se
     name: title,
   })
   return { config, options }
+}
+
+/** The listener security rules (listen-security.ts) said in the flags' terms, not the options'. */
+function securityInFlagTerms(error: unknown, listen: ServerOptions['listen']): string | undefined {
+  const rule = (error as { securityRule?: SecurityRule } | undefined)?.securityRule
+  if (rule === undefined || typeof listen !== 'object' || !('host' in listen)) return undefined
+  const where = `TCP ${listen.host.includes(':') ? `[${listen.host}]` : listen.host}:${listen.port}`
+  if (rule === 'noAuthentication')
+    return `refusing to listen on ${where} with no authentication: anyone who reaches the port could run worker code. ` +
+      'Add --auth-token-file PATH (bearer tokens), or --tls-request-cert with --tls-ca (mutual TLS); or --insecure to allow it anyway'
+  if (rule === 'clearTextTokens')
+    return `refusing bearer tokens in clear text on ${where}, which is not a loopback address: add --tls-key and --tls-cert; or --insecure to allow it anyway`
+  return undefined
+}
+
+function tokenFileOrUsage(path: string): string[] {
+  try {
+    return readTokenFile(path)
+  } catch (error) {
+    if (error instanceof UsageError) throw new UsageError(error.message, 'serve')
+    throw error
+  }
+}
+
+/**
+ * SIGHUP: reload, with the tokens of --auth-token-file read again (the --tls-* files are read
+ * again by the server itself). A file that cannot be read refuses the whole reload, logged: the
+ * server keeps serving with what it had.
+ */
+function reloader(server: Server, config: ServeConfig, log: NonNullable<ServerOptions['logger']>): () => void {
+  return () => {
+    try {
+      server.reload(config.tokenFile === undefined ? {} : { auth: { tokens: readTokenFile(config.tokenFile) } })
+    } catch (error) {
+      log.error(`reload refused, nothing changed: ${(error as Error).message}`)
+    }
+  }
 }
 
 /** A `.ts` worker module and no flag that could teach Node TypeScript. */
@@ -166,14 +243,14 @@ export async function serve(args: string[]): Promise<void> {
   try {
     server = await Server.start(options)
   } catch (error) {
-    const message = inFlagTerms(error, serveFlags, { worker: 'WORKER_MODULE' })
+    const message = securityInFlagTerms(error, options.listen) ?? inFlagTerms(error, serveFlags, { worker: 'WORKER_MODULE', tls: '--tls-key and --tls-cert' })
     if (message !== undefined) throw new UsageError(message, 'serve')
     if (error instanceof WorkerModuleError && typeScriptWithoutLoader(options)) {
       throw new WorkerModuleError(error.module, `${error.message} (a worker written in TypeScript needs a loader: add --import tsx)`, { cause: error })
     }
     throw error
   }
-  handleSignals(server, (code) => process.exit(code))
+  handleSignals(server, (code) => process.exit(code), reloader(server, config, options.logger!))
   // Closed by a signal or by a takeover: either way the work is done.
   await server.closed
   process.exit(0)

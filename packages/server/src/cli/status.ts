@@ -1,9 +1,11 @@
 /** `forkd status`: prints a running server's status as JSON; says plainly why when it cannot. */
 import { statSync, type Stats } from 'node:fs'
-import { fetchStatus } from '../fetch-status.js'
+import { resolve } from 'node:path'
+import { fetchStatus, type FetchStatusOptions } from '../fetch-status.js'
 import { parseFlags, type Flag } from './flags.js'
 import { formatFlags } from './help.js'
 import { listenTarget } from './serve.js'
+import { readTokenFile } from './token-file.js'
 import { UsageError } from './usage-error.js'
 
 /** `forkd status` could not get an answer; exit status 1 (the server is not there, or not reachable). */
@@ -17,6 +19,10 @@ export class StatusError extends Error {
 interface StatusConfig {
   help: boolean
   timeout: number
+  /** Any --tls* flag: connect with TLS. */
+  tls: boolean
+  tlsFiles: { ca?: string; cert?: string; key?: string; servername?: string }
+  tokenFile?: string
 }
 
 /** The flags of `forkd status`, one row each. */
@@ -27,7 +33,18 @@ export const statusFlags: readonly Flag<StatusConfig>[] = [
       if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--timeout must be a number of milliseconds > 0, got ${JSON.stringify(v)}`)
       c.timeout = n
     } },
-  { name: 'help', short: 'h', group: 'Flags', help: 'show this help', apply: (c) => void (c.help = true) },
+  { name: 'tls', group: 'Security', help: 'connect with TLS, trusting the system\'s CAs (implied by the other --tls flags)', apply: (c) => void (c.tls = true) },
+  { name: 'tls-ca', value: 'PATH', group: 'Security', help: 'the CA certificate (PEM) that signed the server\'s certificate',
+    apply: (c, v) => void ((c.tls = true), (c.tlsFiles.ca = resolve(v as string))) },
+  { name: 'tls-cert', value: 'PATH', group: 'Security', help: 'a client certificate (PEM), for a server with --tls-request-cert; with --tls-key',
+    apply: (c, v) => void ((c.tls = true), (c.tlsFiles.cert = resolve(v as string))) },
+  { name: 'tls-key', value: 'PATH', group: 'Security', help: 'the client certificate\'s private key (PEM)',
+    apply: (c, v) => void ((c.tls = true), (c.tlsFiles.key = resolve(v as string))) },
+  { name: 'tls-servername', value: 'NAME', group: 'Security', help: 'the name the server\'s certificate must carry, when it is not the HOST given (e.g. a service name while checking 127.0.0.1)',
+    apply: (c, v) => void ((c.tls = true), (c.tlsFiles.servername = v as string)) },
+  { name: 'auth-token-file', value: 'PATH', group: 'Security', help: 'send the first token of this file (the server\'s own --auth-token-file will do)',
+    apply: (c, v) => void (c.tokenFile = resolve(v as string)) },
+  { name: 'help', short: 'h', group: 'Other', help: 'show this help', apply: (c) => void (c.help = true) },
 ]
 
 /** The one-line synopsis shown under usage errors. */
@@ -39,10 +56,18 @@ export function statusHelp(): string {
 
 Prints the status of the forkd server listening on PATH (a Unix socket path, or HOST:PORT) as JSON:
 its pid, name, state, version, active workers, spares and counters. The status connection is served
-by a spare worker, like any connection.
+by a spare worker, like any connection, and is checked like one: a server with tokens needs
+--auth-token-file, a server with TLS needs --tls (or --tls-ca), one with mutual TLS --tls-cert and
+--tls-key too.
 
 ${formatFlags(statusFlags)}Exit status: 0 with the status on stdout; 1 when no forkd server answers on PATH (no such socket,
-not a socket, nothing listening, or no answer in time); 2 for a mistake on the command line.
+not a socket, nothing listening, or no answer in time) or it refuses the credentials; 2 for a
+mistake on the command line.
+
+Examples:
+  forkd status /run/app/hash.sock
+  forkd status 127.0.0.1:7400 --auth-token-file /etc/forkd/tokens
+  forkd status 127.0.0.1:7400 --tls-ca ca.crt --tls-servername forkd.app --auth-token-file tokens
 `
 }
 
@@ -73,7 +98,7 @@ export function checkSocketPath(path: string): void {
 
 /** Runs `forkd status`. */
 export async function status(args: string[]): Promise<void> {
-  const config: StatusConfig = { help: false, timeout: 5_000 }
+  const config: StatusConfig = { help: false, timeout: 5_000, tls: false, tlsFiles: {} }
   const positionals = parseFlags(args, statusFlags, config, 'status')
   if (config.help) {
     process.stdout.write(statusHelp())
@@ -82,10 +107,20 @@ export async function status(args: string[]): Promise<void> {
   if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'status needs a PATH' : `status needs exactly one PATH, got ${positionals.length}`, 'status')
   const target = listenTarget(positionals[0]!)
   if (typeof target === 'string') checkSocketPath(target)
+  if (typeof target === 'string' && config.tls) throw new UsageError('--tls and the --tls-* flags are for HOST:PORT: a Unix socket never uses TLS', 'status')
   const where = typeof target === 'string' ? target : `${target.host}:${target.port}`
+  const options: FetchStatusOptions = { timeout: config.timeout }
+  if (config.tls) options.tls = config.tlsFiles
+  if (config.tokenFile !== undefined) {
+    try {
+      options.token = readTokenFile(config.tokenFile)[0]!
+    } catch (error) {
+      throw error instanceof UsageError ? new UsageError(error.message, 'status') : error
+    }
+  }
   let answer: Record<string, unknown>
   try {
-    answer = await fetchStatus(target, config.timeout)
+    answer = await fetchStatus(target, options)
   } catch (error) {
     const code = ((error as Error).cause as NodeJS.ErrnoException | undefined)?.code
     if (code === 'ECONNREFUSED')

@@ -64,7 +64,7 @@ export function renderTop(status: ServerStatus, options: TopViewOptions): string
   const paint = (code: string, text: string) => (options.colour ? `${code}${text}${ansi.reset}` : text)
   const seconds = options.previous === undefined ? undefined : (options.at - options.previous.at) / 1000
   const before = new Map(options.previous?.status.workers.map((w) => [w.id, w.calls]))
-  const listen = typeof status.listen === 'string' ? status.listen : `${status.listen.host}:${status.listen.port}`
+  const listen = typeof status.listen === 'string' ? status.listen : 'fd' in status.listen ? `fd ${status.listen.fd}` : `${status.listen.host}:${status.listen.port}`
   const lines: string[] = []
   lines.push(paint(ansi.bold, `forkd-server${status.name ? `:${status.name}` : ''} pid ${status.pid}  ${listen}  ${status.state}  up ${formatDuration(status.uptime)}  v${status.version}`))
   lines.push(`workers: ${status.active} active, ${status.spares} spare, ${status.starting} starting, ${status.ending} ending; ${status.pending} connections waiting, ${status.refused} refused`)

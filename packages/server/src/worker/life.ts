@@ -35,6 +35,7 @@ import type { WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition, type WorkerSignal } from '../define-worker.js'
 import type { LoadError, RunningCall, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from '../ipc.js'
 import { installSink } from './context.js'
+import { fetchCredentials, type ConnectionSecurity } from './credentials.js'
 import { describeImportFailure } from './load-failure.js'
 import { markBusy, orphanWatchdogRunning, startOrphanWatchdog } from './orphan-watchdog.js'
 import { prewarm } from './prewarm.js'
@@ -90,6 +91,9 @@ const toServerThen = (message: WorkerToServer, then: () => void) => {
   if (process.connected) process.send!(message, undefined, {}, () => then())
   else then()
 }
+
+/** What connections are checked with (TLS, tokens); set before the worker is ready. */
+let security: ConnectionSecurity = { tls: undefined, checkToken: undefined }
 
 let statusSeq = 0
 const statusWaiters = new Map<number, (status: Record<string, unknown>) => void>()
@@ -255,7 +259,7 @@ function serve(socket: Socket, seq: number, definition: WorkerDefinition, setup:
   connections.add(conn)
   if (life.state === 'spare') moveTo({ state: 'serving' })
   const codec = new Codec()
-  acceptUpgrade(socket, config, {
+  acceptUpgrade(socket, { ...config, ...security }, {
     upgraded(ws, path, statusInterval) {
       if (path === STATUS_PATH) {
         conn.phase = 'status'
@@ -388,6 +392,9 @@ export async function runWorker(): Promise<void> {
   // (test/lifecycle/lifecycle-dead-server.test.ts, test/lifecycle/spares-die-with-server.test.ts).
   process.on('disconnect', onServerGone)
   if (!process.connected) return onServerGone()
+  // Asked for now, answered while the module loads.
+  const credentials = config.credentials ? fetchCredentials() : undefined
+  credentials?.catch(() => {})
   const loaded = await loadDefinition()
   if ('failure' in loaded) {
     // The server reports the failure, once (Server.start rejects with it); only a worker whose
@@ -400,6 +407,15 @@ export async function runWorker(): Promise<void> {
   // The checks below cost nothing and do not depend on an event having been seen: a spare that
   // cannot say `ready` to anyone has nobody to serve.
   if (!process.connected) return onServerGone()
+  if (config.credentials) {
+    try {
+      security = await credentials!
+    } catch (error) {
+      process.stderr.write(`forkd worker: cannot load the TLS key and certificates: ${(error as Error).message}\n`)
+      return exit(1)
+    }
+    if (!process.connected) return onServerGone()
+  }
   listenToSignals(definition)
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))

@@ -1,18 +1,28 @@
 /**
- * The HTTP side of a handed-off socket: the WebSocket upgrade, with the handshake deadline, and the
- * refusals (404 unknown path, 426 no forkd subprotocol or no upgrade at all, 400 a malformed
- * request or upgrade), each an HTTP answer with `X-Forkd-Error` (writeRefusal). Past the upgrade the connection belongs to a WorkerSession (or a status
- * answer); before it, a socket that ends in any way leaves the worker nothing to serve.
+ * The HTTP side of a handed-off socket: the TLS handshake when the server uses TLS
+ * (tls-termination.ts), the WebSocket upgrade, with the handshake deadline over both, and the
+ * refusals (401 a missing or wrong bearer token, 404 unknown path, 426 no forkd subprotocol or no
+ * upgrade at all, 400 a malformed request or upgrade, 400 plaintext on a TLS port, 403 a refused
+ * client certificate), each an HTTP answer with `X-Forkd-Error` (writeRefusal). The token is
+ * checked first: an unauthenticated peer learns nothing else. Past the upgrade the connection
+ * belongs to a WorkerSession (or a status answer); before it, a socket that ends in any way leaves
+ * the worker nothing to serve.
  */
 import { createServer, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { STATUS_PATH, SUBPROTOCOL, WORKER_PATH, writeRefusal } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import { ws as wsPackage } from '@forkd/protocol/internal'
+import { terminateTls, type TlsTermination } from './tls-termination.js'
+import type { TokenCheck } from './token-check.js'
 
 export interface UpgradeOptions {
   maxPayload: number
   handshakeTimeout: number
+  /** Set when the server listens with TLS: the worker terminates it. */
+  tls?: TlsTermination | undefined
+  /** Set when the server has `auth`: every request must carry an accepted token. */
+  checkToken?: TokenCheck | undefined
 }
 
 /** `/forkd/status?interval=MS`: a status every MS ms, within these bounds. */
@@ -37,10 +47,19 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
     clearTimeout(deadline)
     handlers.gone(why)
   }
-  const refuse = (target: Socket, status: number, why: string) => {
-    writeRefusal(target, status, why, () => gone('refused'))
+  const refuse = (target: Socket, status: number, why: string, headers?: Record<string, string>) => {
+    writeRefusal(target, status, why, () => gone('refused'), headers)
   }
-  const http = createServer((req) => refuse(req.socket, 426, 'a forkd worker speaks WebSocket only'))
+  /** Refuses `req` with 401 when its token is missing or wrong; true when it did. */
+  const unauthorized = (req: IncomingMessage, target: Socket): boolean => {
+    const refusal = options.checkToken?.(req.headers.authorization)
+    if (refusal === undefined) return false
+    refuse(target, 401, refusal.reason, { 'WWW-Authenticate': refusal.challenge })
+    return true
+  }
+  const http = createServer((req) => {
+    if (!unauthorized(req, req.socket)) refuse(req.socket, 426, 'a forkd worker speaks WebSocket only')
+  })
   // Bytes Node's HTTP parser cannot read: answered here rather than by Node, so the answer carries
   // the reason like every other refusal.
   http.on('clientError', (error: NodeJS.ErrnoException, target: Socket) => {
@@ -64,6 +83,7 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
   }, options.handshakeTimeout)
 
   http.on('upgrade', (req: IncomingMessage, upgradeSocket: Socket, head: Buffer) => {
+    if (unauthorized(req, upgradeSocket)) return
     const offered = String(req.headers['sec-websocket-protocol'] ?? '')
     const [path = '', query = ''] = (req.url ?? '').split('?', 2)
     if (path !== WORKER_PATH && path !== STATUS_PATH) return refuse(upgradeSocket, 404, `no such forkd endpoint: ${path}`)
@@ -88,5 +108,15 @@ export function acceptUpgrade(socket: Socket, options: UpgradeOptions, handlers:
   // (test/server/handshake-timeout.test.ts, test/server/connection-flood.test.ts). After the
   // upgrade the session owns the socket.
   socket.once('close', () => gone('hung up'))
-  http.emit('connection', socket)
+  if (options.tls === undefined) {
+    http.emit('connection', socket)
+    return
+  }
+  terminateTls(socket, options.tls, {
+    secure(tlsSocket) {
+      tlsSocket.once('close', () => gone('hung up'))
+      http.emit('connection', tlsSocket)
+    },
+    refused: gone,
+  })
 }
