@@ -10,11 +10,17 @@ import { normalizeAuth, normalizeTls, type NormalizedTls, type ServerAuthOptions
 
 export type { ServerAuthOptions, ServerTlsOptions } from './security-options.js'
 
+/** A listening socket the server was given as an open file descriptor (socket activation). */
+export interface InheritedSocket {
+  /** The descriptor, e.g. 3 (systemd's first `LISTEN_FDS` socket). */
+  fd: number
+}
+
 /**
  * Where the server listens: a Unix socket path, a TCP host and port, or a listening socket it is
  * given as an open file descriptor (socket activation: `{ fd: 3 }`).
  */
-export type ListenTarget = string | TcpEndpoint | { fd: number }
+export type ListenTarget = string | TcpEndpoint | InheritedSocket
 
 /** The log level given to a worker output stream, or 'ignore' to discard it. */
 export type OutputLevel = LogLevel | 'ignore'

@@ -26,7 +26,7 @@ import { checkListenSecurity } from './listen-security.js'
 import type { Logger } from './logger.js'
 import { startMetricsEndpoint, type MetricsAddress, type MetricsEndpoint } from './metrics-endpoint.js'
 import { metricsText } from './metrics-text.js'
-import { normalizeServerOptions, type NormalizedServerOptions, type ServerOptions } from './options.js'
+import { normalizeServerOptions, type InheritedSocket, type NormalizedServerOptions, type ServerOptions } from './options.js'
 import { loadTls, normalizeAuth, normalizeTls, type ServerAuthOptions, type ServerTlsOptions } from './security-options.js'
 import { WorkerPool, type WorkerPoolStats } from './worker-pool.js'
 
@@ -69,7 +69,7 @@ export interface ServerStatus extends WorkerPoolStats {
   /** Milliseconds since the server started. */
   uptime: number
   /** The socket path, or the TCP address (as bound; `{ fd }` before an inherited socket is wrapped). */
-  listen: string | TcpEndpoint | { fd: number }
+  listen: string | TcpEndpoint | InheritedSocket
   /** Connections refused with 503 because the pending queue was full. */
   refused: number
 }
