@@ -4,7 +4,7 @@
  * clients share a registry by name; the prefix renames; OpenMetrics counters keep one `_total`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { Registry } from 'prom-client'
+import { Registry, type OpenMetricsContentType } from 'prom-client'
 import { TimeoutError, type Checkout, type PoolStats, type TimingStats } from '@forkd/client'
 import { collectDefaultForkdMetrics } from '@forkd/client/prometheus'
 import { startEnv, waitFor, warm, type TestEnv } from '../support/harness.js'
@@ -133,7 +133,9 @@ describe('collectDefaultForkdMetrics', () => {
   it('keeps one _total on counters in an OpenMetrics registry', async () => {
     const client = env.client({ name: 'om', minWorkers: 1, maxWorkers: 1 })
     await warm(client)
-    const register = new Registry(Registry.OPENMETRICS_CONTENT_TYPE)
+    // prom-client's declarations have no constructor argument; setContentType is the typed way.
+    const register = new Registry<OpenMetricsContentType>()
+    register.setContentType(Registry.OPENMETRICS_CONTENT_TYPE)
     collectDefaultForkdMetrics(client, { register })
     for (let scrape = 0; scrape < 2; scrape++) {
       const text = await register.metrics()

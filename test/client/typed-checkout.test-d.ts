@@ -47,7 +47,7 @@ describe('a typed checkout', () => {
     const client = new Client<Shadowing>({ connect: '/x.sock' })
     const c = await client.checkout()
     expectTypeOf(c.release).toEqualTypeOf<(error?: unknown) => void>()
-    expectTypeOf(c.worker).toEqualTypeOf<{ pid: number; id: number }>()
+    expectTypeOf(c.worker).toEqualTypeOf<{ pid: number; id: number; concurrency: number }>()
     expectTypeOf(c.hash).toEqualTypeOf<(password: string) => Promise<string>>()
     expectTypeOf(c.call('release', 'why')).toEqualTypeOf<Promise<string>>()
     // The checkout's own release: it takes an optional error and returns nothing.

@@ -3,11 +3,11 @@ import { formatBytes, formatDuration, renderTop, sortRows } from '../../packages
 import type { ServerStatus, WorkerRow } from '@forkd/server'
 
 const row = (id: number, over: Partial<WorkerRow> = {}): WorkerRow =>
-  ({ id, pid: 1000 + id, state: 'spare', age: 5_000, rss: 60 * 1024 * 1024, calls: 0, call: null, status: false, ...over })
+  ({ id, pid: 1000 + id, state: 'spare', connections: 0, age: 5_000, rss: 60 * 1024 * 1024, calls: 0, call: null, status: false, ...over })
 
 const status = (workers: WorkerRow[], calls = 0): ServerStatus => ({
   pid: 42, version: '0.1.0', protocol: 1, name: 'app', state: 'listening', uptime: 65_000, listen: '/run/app.sock', refused: 0,
-  spares: 1, active: 2, starting: 0, ending: 0, pending: 0, started: 4, exited: 1, killed: { hung: 1, unresponsive: 0, shutdown: 0 },
+  concurrency: 1, spares: 1, active: 2, draining: 0, starting: 0, ending: 0, pending: 0, started: 4, exited: 1, killed: { hung: 1, unresponsive: 0, shutdown: 0 },
   exits: { SIGKILL: 1 }, calls, workers,
 })
 

@@ -20,7 +20,7 @@
  * ```
  * @packageDocumentation
  */
-import type { Registry } from 'prom-client'
+import type { Registry, RegistryContentType } from 'prom-client'
 import { clientTimings, isClient } from './client.js'
 import type { NormalizedClientOptions } from './options.js'
 import type { PoolStats } from './pool.js'
@@ -29,7 +29,7 @@ import { bucketBounds, type ClientTimings, type Timing } from './timing.js'
 /** Options of `collectDefaultForkdMetrics`. */
 export interface ForkdMetricsOptions {
   /** The prom-client registry to register the metrics on (a Prometheus or an OpenMetrics one). */
-  register: Registry
+  register: Registry<RegistryContentType>
   /** Prepended to every metric name. Default `'forkd_'`; `'db_'` gives OpenTelemetry's names. */
   prefix?: string
 }

@@ -19,7 +19,7 @@ import {
   type ByeInfo, type Endpoint, type ErrorMessage, type EventMessage, type HelloInfo, type LogMessage, type OkMessage, type WorkerMessage,
 } from '@forkd/protocol'
 import type WebSocket from 'ws'
-import { ws as wsPackage } from '@forkd/protocol/internal'
+import { ws as wsPackage } from '@forkd/protocol/ws'
 import type { IncomingMessage } from 'node:http'
 import { connect as netConnect, isIP, type NetConnectOpts, type Socket } from 'node:net'
 import { connect as tlsConnect, type ConnectionOptions as TlsConnectionOptions } from 'node:tls'

@@ -1,4 +1,8 @@
-/** The ws package, loaded with require() for the reason commonjs.ts gives. */
+/**
+ * `@forkd/protocol/ws`: the ws package, loaded with require() for the reason commonjs.ts gives. Not
+ * part of the contract, and apart from `./internal`: its declarations name ws's types, which a
+ * program using forkd's public types should not need (@types/ws).
+ */
 import type WebSocket from 'ws'
 import type { WebSocketServer } from 'ws'
 import { requireCommonJs } from './commonjs.js'

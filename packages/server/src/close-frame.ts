@@ -3,7 +3,7 @@
  * died. ws builds it (its `Sender.frame`, the framing every ws connection uses), so the server does
  * not carry framing code of its own.
  */
-import { ws } from '@forkd/protocol/internal'
+import { ws } from '@forkd/protocol/ws'
 import { truncateUtf8 } from '@forkd/protocol'
 
 /** The part of ws's Sender this file uses; @types/ws does not declare the class. */

@@ -1,6 +1,7 @@
 /** Asking a running server for its status, through a worker (what `forkd status` does). */
 import { Codec, MessageType, STATUS_PATH, SUBPROTOCOL, bearerHeader, endpointUrl } from '@forkd/protocol'
-import { readPem, ws as wsPackage, type PemSource } from '@forkd/protocol/internal'
+import { readPem, type PemSource } from '@forkd/protocol/internal'
+import { ws as wsPackage } from '@forkd/protocol/ws'
 
 /** How `fetchStatus` reaches a server that uses TLS or tokens. */
 export interface FetchStatusOptions {

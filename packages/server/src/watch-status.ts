@@ -1,6 +1,6 @@
 /** Following a running server's status: one status connection, one status every `interval` ms. */
 import { Codec, MessageType, STATUS_PATH, SUBPROTOCOL } from '@forkd/protocol'
-import WebSocket from 'ws'
+import { ws as wsPackage } from '@forkd/protocol/ws'
 
 /** A status watch started by `watchStatus`. */
 export interface StatusWatch {
@@ -37,7 +37,7 @@ export function watchStatus(target: string | { host: string; port: number }, int
     throw new TypeError(`forkd watchStatus: interval must be an integer from 100 to 3600000 ms, got ${String(interval)}`)
   const where = typeof target === 'string' ? target : `${target.host}:${target.port}`
   const url = typeof target === 'string' ? `ws+unix://${target}:${STATUS_PATH}?interval=${interval}` : `ws://${where}${STATUS_PATH}?interval=${interval}`
-  const ws = new WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false })
+  const ws = new wsPackage.WebSocket(url, SUBPROTOCOL, { perMessageDeflate: false })
   const codec = new Codec()
   let ended = false
   const end = (error: Error) => {

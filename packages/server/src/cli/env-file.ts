@@ -1,6 +1,6 @@
 /** `--env-file PATH`: the worker environment from dotenv files, layered over the server's own. */
-import { readFileSync } from 'node:fs'
 import * as util from 'node:util'
+import { readFlagFile } from './flag-file.js'
 import { UsageError } from './usage-error.js'
 
 /**
@@ -14,15 +14,7 @@ export function workerEnv(files: readonly string[], base: NodeJS.ProcessEnv = pr
   if (parseEnv === undefined) throw new UsageError(`--env-file needs Node.js 20.12 or later (util.parseEnv); this is ${process.version}`, 'serve')
   const env = { ...base }
   for (const file of files) {
-    let content: string
-    try {
-      content = readFileSync(file, 'utf8')
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory' : code === 'EACCES' ? 'permission denied' : (error as Error).message
-      throw new UsageError(`--env-file ${file}: ${why}`, 'serve')
-    }
-    Object.assign(env, parseEnv(content))
+    Object.assign(env, parseEnv(readFlagFile('--env-file', file, 'serve')))
   }
   return env
 }

@@ -153,7 +153,8 @@ Examples:
   forkd serve --listen /run/app/hash.sock --spares 4 ./dist/worker.js
   forkd serve --listen /run/app/hash.sock --import tsx ./src/worker.ts
   forkd serve --listen /run/app/hash.sock --metrics :9464 ./dist/worker.js
-  forkd serve --listen 127.0.0.1:7400 --auth-token-file ./tokens --log-format json --env-file ./worker.env ./dist/worker.js
+  forkd serve --listen 127.0.0.1:7400 --auth-token-file ./tokens --log-format json ./dist/worker.js
+  forkd serve --listen /run/app/hash.sock --env-file ./worker.env ./dist/worker.js
   forkd serve --listen 0.0.0.0:7400 --tls-key k.pem --tls-cert c.pem --auth-token-file tokens w.js
   forkd serve --listen systemd --name hash /srv/app/dist/worker.js      (started by forkd.socket)
 `

@@ -82,6 +82,17 @@ function kindOf(stats: Stats): string {
 }
 
 /** Why a socket path cannot be a forkd server, before connecting: missing, or some other kind of file. */
+/**
+ * The one PATH (a socket path, or HOST:PORT) that `forkd status` and `forkd top` take; a socket path
+ * is checked to be a socket first, so a wrong path says so instead of timing out.
+ */
+export function serverTarget(positionals: readonly string[], command: string): string | { host: string; port: number } {
+  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? `${command} needs a PATH` : `${command} needs exactly one PATH, got ${positionals.length}`, command)
+  const target = listenTarget(positionals[0]!)
+  if (typeof target === 'string') checkSocketPath(target)
+  return target
+}
+
 export function checkSocketPath(path: string): void {
   let stats: Stats
   try {
@@ -104,9 +115,7 @@ export async function status(args: string[]): Promise<void> {
     process.stdout.write(statusHelp())
     return
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'status needs a PATH' : `status needs exactly one PATH, got ${positionals.length}`, 'status')
-  const target = listenTarget(positionals[0]!)
-  if (typeof target === 'string') checkSocketPath(target)
+  const target = serverTarget(positionals, 'status')
   if (typeof target === 'string' && config.tls) throw new UsageError('--tls and the --tls-* flags are for HOST:PORT: a Unix socket never uses TLS', 'status')
   const where = typeof target === 'string' ? target : `${target.host}:${target.port}`
   const options: FetchStatusOptions = { timeout: config.timeout }

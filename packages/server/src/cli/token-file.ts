@@ -1,6 +1,6 @@
 /** `--auth-token-file PATH`: the accepted tokens, one per line, read at start and on every SIGHUP. */
-import { readFileSync } from 'node:fs'
 import { parseTokenFile } from '@forkd/protocol/internal'
+import { readFlagFile } from './flag-file.js'
 import { UsageError } from './usage-error.js'
 
 /**
@@ -9,14 +9,7 @@ import { UsageError } from './usage-error.js'
  * quotes the file's content.
  */
 export function readTokenFile(path: string, flag = '--auth-token-file'): string[] {
-  let text: string
-  try {
-    text = readFileSync(path, 'utf8')
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : (error as Error).message
-    throw new UsageError(`${flag} ${path}: ${why}`)
-  }
+  const text = readFlagFile(flag, path)
   let tokens: string[]
   try {
     tokens = parseTokenFile(text)

@@ -7,8 +7,7 @@ import type { ServerStatus } from '../server.js'
 import { watchStatus, type StatusWatch } from '../watch-status.js'
 import { parseFlags, type Flag } from './flags.js'
 import { formatFlags } from './help.js'
-import { listenTarget } from './serve.js'
-import { checkSocketPath, StatusError } from './status.js'
+import { serverTarget, StatusError } from './status.js'
 import { renderTop } from './top-view.js'
 import { UsageError } from './usage-error.js'
 
@@ -70,9 +69,7 @@ export async function top(args: string[]): Promise<void> {
     process.stdout.write(topHelp())
     return
   }
-  if (positionals.length !== 1) throw new UsageError(positionals.length === 0 ? 'top needs a PATH' : `top needs exactly one PATH, got ${positionals.length}`, 'top')
-  const target = listenTarget(positionals[0]!)
-  if (typeof target === 'string') checkSocketPath(target)
+  const target = serverTarget(positionals, 'top')
   const out = process.stdout
   const live = out.isTTY === true
   const colour = config.colour ?? (live && !process.env.NO_COLOR)

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Codec, MessageType, SUBPROTOCOL } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
-import { ws as wsPackage } from '@forkd/protocol/internal'
+import { ws as wsPackage } from '@forkd/protocol/ws'
 
 export async function prewarm(codec: Codec): Promise<void> {
   const path = join(tmpdir(), `forkd-warm-${process.pid}.sock`)

@@ -12,7 +12,7 @@ import { createServer, type IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'
 import { STATUS_PATH, SUBPROTOCOL, WORKER_PATH, writeRefusal } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
-import { ws as wsPackage } from '@forkd/protocol/internal'
+import { ws as wsPackage } from '@forkd/protocol/ws'
 import { terminateTls, type TlsTermination } from './tls-termination.js'
 import type { TokenCheck } from './token-check.js'
 
