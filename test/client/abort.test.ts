@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { AbortedError } from '@forkd/client'
 import { startEnv, waitFor, waitForExit, type TestEnv } from '../support/harness.js'
 
-describe('checkout.abort (REFERENCE scenario 5)', () => {
+describe('checkout.abort (scenario 5 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

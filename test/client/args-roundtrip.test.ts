@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WorkerError } from '@forkd/client'
 import { startEnv, type TestEnv } from '../support/harness.js'
 
-describe('arguments and results (REFERENCE scenario 1)', () => {
+describe('arguments and results (scenario 1 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CancelledError, WorkerError } from '@forkd/client'
 import { outcomes, startEnv, type TestEnv } from '../support/harness.js'
 
-describe('an error on a checkout (REFERENCE scenario 3)', () => {
+describe('an error on a checkout (scenario 3 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEnv, type TestEnv } from '../support/harness.js'
 
-describe('pending checkouts (REFERENCE scenario 7)', () => {
+describe('pending checkouts (scenario 7 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WorkerDiedError } from '@forkd/client'
 import { startEnv, waitForExit, type TestEnv } from '../support/harness.js'
 
-describe('a hung worker (REFERENCE scenario 12)', () => {
+describe('a hung worker (scenario 12 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs', { hungWorkerTimeout: 500 })

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { existsSync } from 'node:fs'
 import { startEnv, waitForExit, type TestEnv } from '../support/harness.js'
 
-describe('maxCheckouts (REFERENCE scenario 6)', () => {
+describe('maxCheckouts (scenario 6 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEnv, waitForExit, type TestEnv } from '../support/harness.js'
 
-describe('refork after error (REFERENCE scenario 2)', () => {
+describe('refork after error (scenario 2 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

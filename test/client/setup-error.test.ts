@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SetupError } from '@forkd/client'
 import { startEnv, waitForExit, type TestEnv } from '../support/harness.js'
 
-describe('a setup that throws (REFERENCE scenario 8)', () => {
+describe('a setup that throws (scenario 8 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('setup-error-worker.mjs')

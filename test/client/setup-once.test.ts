@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEnv, type TestEnv } from '../support/harness.js'
 
-describe('setup (REFERENCE scenario 9)', () => {
+describe('setup (scenario 9 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEnv, waitFor, type TestEnv } from '../support/harness.js'
 
-describe('a surge of checkouts (REFERENCE scenario 10)', () => {
+describe('a surge of checkouts (scenario 10 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')

@@ -11,7 +11,7 @@ describe('timeouts', () => {
   })
   afterAll(() => env.cleanup())
 
-  it('fail a checkout made while no server listens (REFERENCE scenario 11), with the connection error as cause', async () => {
+  it('fail a checkout made while no server listens (scenario 11 of docs/scenarios.md), with the connection error as cause', async () => {
     const dir = tempDir()
     const client = new Client({ connect: join(dir, 'nobody.sock'), name: 'lonely', timeout: 300 })
     try {
@@ -27,7 +27,7 @@ describe('timeouts', () => {
     }
   })
 
-  it('fail a call slower than the timeout (REFERENCE scenario 13); the error is sticky and the worker is discarded', async () => {
+  it('fail a call slower than the timeout (scenario 13 of docs/scenarios.md); the error is sticky and the worker is discarded', async () => {
     const client = env.client({ name: 'slow', timeout: 200 })
     await warm(client)
     const c = await client.checkout()

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { WorkerDiedError } from '@forkd/client'
 import { startEnv, waitFor, waitForExit, type TestEnv } from '../support/harness.js'
 
-describe('a worker that dies (REFERENCE scenario 15)', () => {
+describe('a worker that dies (scenario 15 of docs/scenarios.md)', () => {
   let env: TestEnv
   beforeAll(async () => {
     env = await startEnv('echo-worker.mjs')
