@@ -8,58 +8,20 @@
  * npm's cache where it can (`--prefer-offline`); typescript and @types/node are installed at the
  * versions this repository uses, so they come from the cache `npm ci` filled.
  */
-import { spawn } from 'node:child_process'
-import { lstatSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { processesTagged, uniqueTag } from '../support/cli.js'
 import { tempDir, waitFor } from '../support/harness.js'
+import { cleanEnv, ok, packWorkspaces, repoVersion, run as runIn, type PackResult, type RunResult } from '../support/tarballs.js'
 
-const repo = fileURLToPath(new URL('../..', import.meta.url))
 /** tsc with its lib check takes 7 s on a quiet machine, 20-30 s on a loaded one. */
 const tscTimeout = 120_000
-const repoVersion = (pkg: string) => (JSON.parse(readFileSync(join(repo, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version
 
 /** Every process this file starts carries it, so the end can prove none survived. */
 const tag = uniqueTag()
-/** The environment without what `npm test` exported: npm_config_* would point npm back at the repository. */
-const cleanEnv = {
-  ...Object.fromEntries(Object.entries(process.env).filter(([key]) => !/^npm_/i.test(key) && key !== 'INIT_CWD')),
-  FORKD_TEST_RUN: tag,
-}
-
-interface RunResult {
-  status: number | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs a command to its end. Asynchronous: a synchronous spawn would stall vitest's worker RPC. */
-function run(command: string, args: string[], cwd: string, timeout = 90_000): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env: cleanEnv, stdio: ['ignore', 'pipe', 'pipe'], timeout, killSignal: 'SIGKILL' })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d))
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d))
-    child.once('error', reject)
-    child.once('close', (status, signal) => resolve({ status: signal === null ? status : null, stdout, stderr: signal === null ? stderr : `${stderr}\n(killed by ${signal})` }))
-  })
-}
-
-/** The command's stdout; fails with its whole output otherwise, so a broken install says why. */
-async function ok(result: Promise<RunResult>, what: string): Promise<string> {
-  const { status, stdout, stderr } = await result
-  if (status !== 0) throw new Error(`${what} failed (exit ${status}):\n${stdout}\n${stderr}`)
-  return stdout
-}
-
-interface PackResult {
-  name: string
-  filename: string
-  files: { path: string }[]
-}
+const env = cleanEnv(tag)
+const run = (command: string, args: string[], cwd: string): Promise<RunResult> => runIn(command, args, cwd, env)
 
 const app = {
   'package.json': JSON.stringify({
@@ -168,7 +130,7 @@ describe('the packages installed from their tarballs into an empty app', () => {
     dir = tempDir()
     const tarballs = join(dir, 'tarballs')
     mkdirSync(tarballs)
-    packed = JSON.parse(await ok(run('npm', ['pack', '--workspaces', '--json', '--pack-destination', tarballs], repo), 'npm pack')) as PackResult[]
+    packed = await packWorkspaces(tarballs, env)
     appDir = join(dir, 'app')
     for (const [file, text] of Object.entries(app)) {
       mkdirSync(join(appDir, file, '..'), { recursive: true })
