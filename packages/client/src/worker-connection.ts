@@ -404,6 +404,7 @@ export class WorkerConnection implements PooledConnection {
     try {
       if (!isBinary) throw new ProtocolError('malformed frame from worker: text frames are not part of the protocol')
       const messages = this.#codec.decodeFrame(data)
+      if (this.#state === 'connecting') this.#noteRetireAhead(messages)
       for (let i = 0; i < messages.length && this.state !== 'closed'; i++) this.#dispatch(checkWorkerMessage(messages[i]))
     } catch (error) {
       // Never let anything escape into ws's event emitter, where it would crash the process.
@@ -411,6 +412,20 @@ export class WorkerConnection implements PooledConnection {
         ? error
         : new ProtocolError(`cannot handle a frame from the worker: ${(error as Error)?.message ?? String(error)}`, { cause: error }))
     }
+  }
+
+  /**
+   * A worker retired during its handshake sends its retire notice in the frame of its hello. Known
+   * before the hello makes the connection idle, it keeps the pool from granting the connection to a
+   * waiting checkout (the pool closes it instead); read after, the checkout would run on the
+   * retired worker. The notice is checked again as a message in its turn.
+   */
+  #noteRetireAhead(messages: readonly unknown[]): void {
+    for (const m of messages)
+      if (Array.isArray(m) && m[0] === MessageType.Retire && typeof m[1] === 'string') {
+        this.#retireRequested ??= m[1]
+        return
+      }
   }
 
   #dispatch(message: WorkerMessage): void {
