@@ -66,9 +66,10 @@ describe('timing histograms in stats()', () => {
     expect(s.runTime!.count).toBe(calls)
     expect(s.checkouts).toBe(8)
     for (const t of [s.waitTime!, s.runTime!, s.holdTime!]) expectOrdered(t)
-    // The 60 ms sleep ran at least that long, and its checkout was held at least as long.
-    expect(s.runTime!.max).toBeGreaterThanOrEqual(59)
-    expect(s.holdTime!.max).toBeGreaterThanOrEqual(59)
+    // The 60 ms sleep is the longest call, and its checkout the longest hold. Loosely: a Node timer
+    // counts from the event loop's cached time, so it may fire a few ms early by the wall clock.
+    expect(s.runTime!.max).toBeGreaterThanOrEqual(50)
+    expect(s.holdTime!.max).toBeGreaterThanOrEqual(50)
     expect(s.runTime!.min).toBeGreaterThan(0)
   })
 

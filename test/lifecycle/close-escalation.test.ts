@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
 import { serverLog, startEnv, tempDir, waitFor, workerChildren, type TestEnv } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, killTagged } from '../support/cli.js'
 
 const drainTimeout = 500
 /** SIGTERM → SIGKILL grace of a terminated worker (worker-process.ts). */
@@ -55,7 +55,7 @@ describe('closing with a worker that ignores SIGTERM in a busy loop', () => {
     const tag = uniqueTag()
     const server = serveCli(path, 'stubborn-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '1', '--drain-timeout', String(drainTimeout)] })
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
     await server.listening()
     const client = new Client<{ spinIgnoringSigterm(): never }>({ connect: path, minWorkers: 0 })

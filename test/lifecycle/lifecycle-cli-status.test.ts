@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
 import { fetchStatus } from '@forkd/server'
 import { tempDir, waitFor } from '../support/harness.js'
-import { cliPath, processesTagged, serveCli, uniqueTag } from '../support/cli.js'
+import { cliPath, processesTagged, serveCli, uniqueTag, killTagged } from '../support/cli.js'
 
 const version = (JSON.parse(readFileSync(new URL('../../packages/server/package.json', import.meta.url), 'utf8')) as { version: string }).version
 
@@ -26,7 +26,7 @@ describe('forkd status', () => {
     const tag = uniqueTag()
     const server = serveCli(path, 'echo-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--name', 'st', '--spares', '2', '--hung-worker-timeout', '1000'] })
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
     await server.listening()
     const status = () => {

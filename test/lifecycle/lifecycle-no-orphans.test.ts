@@ -9,7 +9,7 @@ import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClientClosedError } from '@forkd/client'
 import { fixture, isAlive, startEnv, tempDir, waitFor, waitForExit, workerChildren, type TestEnv } from '../support/harness.js'
-import { processesTagged, uniqueTag } from '../support/cli.js'
+import { processesTagged, uniqueTag, killTagged } from '../support/cli.js'
 
 describe('no orphan workers', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -82,7 +82,7 @@ describe('no orphan workers', () => {
       env: { ...process.env, FORKD_TEST_RUN: tag },
     })
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
     const { server, workers, active } = JSON.parse(await firstLine(parent)) as { server: number; workers: number[]; active: number[] }
     expect(workers).toHaveLength(4)

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { startSleep, tempDir, waitFor, waitForExit, workerChildren } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, killTagged } from '../support/cli.js'
 
 describe('forkd serve and SIGHUP', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -22,7 +22,7 @@ describe('forkd serve and SIGHUP', () => {
     const tag = uniqueTag()
     const server = serveCli(path, 'version-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '2'] })
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
     await server.listening()
     const client = new Client({ connect: path, minWorkers: 1, maxWorkers: 1, timeout: 20_000 })

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
 import { isAlive, startSleep, tempDir, waitFor, waitForExit } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
-import { processesTagged, serveCli, uniqueTag, type ServeProcess } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, type ServeProcess, killTagged } from '../support/cli.js'
 
 describe('forkd serve and SIGTERM/SIGINT', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -23,7 +23,7 @@ describe('forkd serve and SIGTERM/SIGINT', () => {
     const tag = uniqueTag()
     const server: ServeProcess = serveCli(path, 'echo-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '1', ...args] })
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
     await server.listening()
     const client = new Client({ connect: path, minWorkers: 1, maxWorkers: 2, timeout: 20_000 })

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { isAlive, tempDir, waitFor, workerChildren } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag, type ServeProcess } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, type ServeProcess, killTagged } from '../support/cli.js'
 
 type Who = { version: string; pid: number; server: number }
 
@@ -32,7 +32,7 @@ describe('zero-downtime restart', () => {
       return server
     }
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
 
     await start('v1')

@@ -8,7 +8,7 @@ import { readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { fixture, tempDir, waitFor } from '../support/harness.js'
-import { processesTagged, uniqueTag } from '../support/cli.js'
+import { processesTagged, uniqueTag, killTagged } from '../support/cli.js'
 
 /** The children of `pid`'s main thread, from the kernel's own list (cheap enough to poll often). */
 function childrenOf(pid: number): number[] {
@@ -40,7 +40,7 @@ describe('spares of a SIGKILLed server', () => {
         // Every process of the round is gone: the server, and each worker it had started.
         await waitFor(() => processesTagged(tag).length === 0, `round ${round}: the spares of the killed server to exit`, 15_000)
       } finally {
-        for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+        killTagged(tag)
         if (server.exitCode === null && server.signalCode === null) server.kill('SIGKILL')
         rmSync(dir, { recursive: true, force: true })
       }

@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { isAlive, startEnv, tempDir, waitFor, waitForExit, type TestEnv } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag, type ServeProcess } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, type ServeProcess, killTagged } from '../support/cli.js'
 
 interface SignalWorker { pid(): number; signals(): string[]; sleep(ms: number): number }
 
@@ -62,7 +62,7 @@ describe('forkd serve and worker signals', () => {
     const tag = uniqueTag()
     const server: ServeProcess = serveCli(path, worker, { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '1', '--drain-timeout', '20000'], detached })
     cleanups.push(() => {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
     })
     await server.listening()
     const client = new Client<SignalWorker>({ connect: path, minWorkers: 1, maxWorkers: 2, timeout: 20_000 })

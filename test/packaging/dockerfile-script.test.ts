@@ -37,7 +37,7 @@ import { randomBytes } from 'node:crypto'
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path'
 import { Client } from '@forkd/client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { processesTagged, uniqueTag } from '../support/cli.js'
+import { processesTagged, uniqueTag, killTagged } from '../support/cli.js'
 import {
   argv, commandForm, containerCommand, DockerfileError, parseDockerfile, parseEnv, parseHealthcheck, readImage, type CommandForm, type Image,
 } from '../support/dockerfile.js'
@@ -212,7 +212,7 @@ export default defineWorker({ interface: { pid: () => process.pid, add: (a, b) =
     try {
       await waitFor(() => processesTagged(tag).length === 0, 'every process of the container to exit')
     } finally {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
       if (dir) rmSync(dir, { recursive: true, force: true })
     }
   })

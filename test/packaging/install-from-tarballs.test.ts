@@ -11,7 +11,7 @@
 import { lstatSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { processesTagged, uniqueTag } from '../support/cli.js'
+import { processesTagged, uniqueTag, killTagged } from '../support/cli.js'
 import { tempDir, waitFor } from '../support/harness.js'
 import { cleanEnv, ok, packWorkspaces, repoVersion, run as runIn, type PackResult, type RunResult } from '../support/tarballs.js'
 
@@ -148,7 +148,7 @@ describe('the packages installed from their tarballs into an empty app', () => {
     try {
       await waitFor(() => processesTagged(tag).length === 0, 'every process of the packaged apps to exit')
     } finally {
-      for (const pid of processesTagged(tag)) process.kill(pid, 'SIGKILL')
+      killTagged(tag)
       if (dir) rmSync(dir, { recursive: true, force: true })
     }
   })

@@ -75,6 +75,17 @@ export function processesTagged(tag: string): number[] {
   return pids.sort((a, b) => a - b)
 }
 
+/** SIGKILLs every process tagged `tag` (a cleanup step); one that exits meanwhile is no error. */
+export function killTagged(tag: string): void {
+  for (const pid of processesTagged(tag)) {
+    try {
+      process.kill(pid, 'SIGKILL')
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
+    }
+  }
+}
+
 /** A tag for processesTagged(), unique to this test process and call. */
 export function uniqueTag(): string {
   return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
