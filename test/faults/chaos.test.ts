@@ -25,8 +25,8 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AbortedError, CancelledError, Client, TimeoutError, WorkerDiedError, type Checkout } from '@forkd/client'
 import { fixture, isAlive, procStat, tempDir, waitFor } from '../support/harness.js'
-import { cliPath, processesTagged, uniqueTag } from '../support/cli.js'
-import { ProcessTracker, describeFds, heapAfterGc, killAll, openFds, prng, signal } from '../support/faults.js'
+import { cliPath, processesTagged, uniqueTag, killTagged } from '../support/cli.js'
+import { ProcessTracker, describeFds, heapAfterGc, killAll, openFds, prng, signal, collectUnhandled } from '../support/faults.js'
 
 /** Timeout of every checkout but the 'timeout' fault's: well above a server's restart on a loaded machine. */
 const checkoutTimeout = 20_000
@@ -137,15 +137,7 @@ describe('chaos: steady checkout load under injected faults', () => {
     console.log(`chaos seed ${seed} (replay: FORKD_CHAOS_SEED=${seed})`)
     const random = prng(seed)
 
-    const unhandled: string[] = []
-    const onUnhandled = (reason: unknown) => void unhandled.push(`unhandledRejection: ${String((reason as Error)?.stack ?? reason)}`)
-    const onUncaught = (error: Error) => void unhandled.push(`uncaughtException: ${error.stack ?? error.message}`)
-    process.on('unhandledRejection', onUnhandled)
-    process.on('uncaughtException', onUncaught)
-    cleanups.push(() => {
-      process.off('unhandledRejection', onUnhandled)
-      process.off('uncaughtException', onUncaught)
-    })
+    const unhandled = collectUnhandled(cleanups)
 
     const fdsAtStart = openFds()
     const fdListAtStart = describeFds()
@@ -153,7 +145,7 @@ describe('chaos: steady checkout load under injected faults', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 's.sock')
     const tag = uniqueTag()
-    cleanups.push(() => killAll(processesTagged(tag)))
+    cleanups.push(() => killTagged(tag))
     const tracker = new ProcessTracker(50)
     tracker.start()
     cleanups.push(() => tracker.stop())

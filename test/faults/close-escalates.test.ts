@@ -9,7 +9,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client, WorkerDiedError } from '@forkd/client'
 import { isAlive, startEnv, tempDir, waitFor, waitForExit } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, killTagged } from '../support/cli.js'
 import { killAll } from '../support/faults.js'
 
 /** Drain timeout + 2 s grace + a wide margin for a loaded machine. */
@@ -52,7 +52,7 @@ describe('closing a server whose worker spins and ignores SIGTERM', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 's.sock')
     const tag = uniqueTag()
-    cleanups.push(() => killAll(processesTagged(tag)))
+    cleanups.push(() => killTagged(tag))
     const server = serveCli(path, 'fault-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '1', '--drain-timeout', '1000'] })
     cleanups.push(() => server.kill())
     await server.listening()

@@ -8,8 +8,7 @@ import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { Client } from '@forkd/client'
 import { isAlive, tempDir, waitForExit } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
-import { killAll } from '../support/faults.js'
+import { serveCli, uniqueTag, killTagged } from '../support/cli.js'
 
 describe('a worker whose server was SIGKILLed', () => {
   const cleanups: (() => Promise<void> | void)[] = []
@@ -22,7 +21,7 @@ describe('a worker whose server was SIGKILLed', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 's.sock')
     const tag = uniqueTag()
-    cleanups.push(() => killAll(processesTagged(tag)))
+    cleanups.push(() => killTagged(tag))
     const server = serveCli(path, 'fault-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '1'] })
     cleanups.push(() => server.kill())
     await server.listening()

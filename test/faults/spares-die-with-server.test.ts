@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { tempDir, waitFor } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
+import { processesTagged, serveCli, uniqueTag, killTagged } from '../support/cli.js'
 import { firstChildSync, killAll } from '../support/faults.js'
 
 /** How long a spare may take to notice that its server is gone. */
@@ -27,7 +27,7 @@ describe('spares of a SIGKILLed server', () => {
     // Every process of the round carries the tag, so a /proc scan finds the workers after their
     // server died and they were reparented.
     const tag = uniqueTag()
-    cleanups.push(() => killAll(processesTagged(tag)))
+    cleanups.push(() => killTagged(tag))
     const server = serveCli(join(dir, 's.sock'), 'fault-worker.mjs', { env: { FORKD_TEST_RUN: tag, FORKD_TEST_READY_DIR: ready }, args: ['--spares', '2'] })
     cleanups.push(() => server.kill())
     return { server, tag, ready }

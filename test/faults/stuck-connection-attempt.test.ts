@@ -10,8 +10,8 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { Client, type ClientOptions } from '@forkd/client'
 import { outcomes, procStat, startEnv, tempDir, waitFor, workerChildren, type TestEnv } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
-import { processesTagged, serveCli, uniqueTag } from '../support/cli.js'
-import { killAll, processState, signal } from '../support/faults.js'
+import { serveCli, uniqueTag, killTagged } from '../support/cli.js'
+import { processState, signal } from '../support/faults.js'
 
 const connectTimeout = 1_000
 
@@ -91,7 +91,7 @@ describe('a connection attempt that never completes', () => {
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 's.sock')
     const tag = uniqueTag()
-    cleanups.push(() => killAll(processesTagged(tag)))
+    cleanups.push(() => killTagged(tag))
     const old = serveCli(path, 'fault-worker.mjs', { env: { FORKD_TEST_RUN: tag }, args: ['--spares', '1'] })
     cleanups.push(() => old.kill())
     await old.listening()

@@ -42,8 +42,8 @@ import {
 } from '../../examples/postgres/bank.js'
 import { requirePostgresWorker, startPostgres, type PgCluster, type PostgresWorker } from '../support/postgres.js'
 import { tempDir, waitFor } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag, type ServeProcess } from '../support/cli.js'
-import { ProcessTracker, killAll, prng, signal } from '../support/faults.js'
+import { processesTagged, serveCli, uniqueTag, type ServeProcess, killTagged } from '../support/cli.js'
+import { ProcessTracker, prng, signal, collectUnhandled } from '../support/faults.js'
 
 const accounts = 20
 const opening = 1_000
@@ -163,22 +163,14 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
     const random = prng(seed)
     const serverRandom = prng(seed ^ 0x5eed)
 
-    const unhandled: string[] = []
-    const onUnhandled = (reason: unknown) => void unhandled.push(`unhandledRejection: ${String((reason as Error)?.stack ?? reason)}`)
-    const onUncaught = (error: Error) => void unhandled.push(`uncaughtException: ${error.stack ?? error.message}`)
-    process.on('unhandledRejection', onUnhandled)
-    process.on('uncaughtException', onUncaught)
-    cleanups.push(() => {
-      process.off('unhandledRejection', onUnhandled)
-      process.off('uncaughtException', onUncaught)
-    })
+    const unhandled = collectUnhandled(cleanups)
 
     const worker = requirePostgresWorker()
     const dir = tempDir()
     cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
     const path = join(dir, 's.sock')
     const tag = uniqueTag()
-    cleanups.push(() => killAll(processesTagged(tag)))
+    cleanups.push(() => killTagged(tag))
     const tracker = new ProcessTracker(50)
     tracker.start()
     cleanups.push(() => tracker.stop())

@@ -5,7 +5,7 @@
  * without one (1006).
  */
 import { connect, type Socket } from 'node:net'
-import { encodeFrame, type FrameSpec } from '../support/raw-websocket.js'
+import { encodeFrame, readFrame, type FrameSpec } from '../support/raw-websocket.js'
 import { parseSequence, type Item } from './cbor-model.js'
 
 export interface HttpAnswer {
@@ -137,25 +137,15 @@ export class RawClient {
 
   #parseFrames(): void {
     for (;;) {
-      const b = this.#buffer
-      if (b.length < 2) return
-      const fin = (b[0]! & 0x80) !== 0
-      const opcode = b[0]! & 0x0f
-      if ((b[1]! & 0x80) !== 0) throw new Error('the worker sent a masked frame')
-      let length = b[1]! & 0x7f
-      let offset = 2
-      if (length === 126) {
-        if (b.length < 4) return
-        length = b.readUInt16BE(2)
-        offset = 4
-      } else if (length === 127) {
-        if (b.length < 10) return
-        length = Number(b.readBigUInt64BE(2))
-        offset = 10
+      const frame = readFrame(this.#buffer)
+      if (frame === undefined) {
+        // A masked header is refused as soon as it is there, not once its payload has arrived.
+        if (this.#buffer.length >= 2 && (this.#buffer[1]! & 0x80) !== 0) throw new Error('the worker sent a masked frame')
+        return
       }
-      if (b.length < offset + length) return
-      const payload = b.subarray(offset, offset + length)
-      this.#buffer = b.subarray(offset + length)
+      const { fin, opcode, payload } = frame
+      if (frame.masked) throw new Error('the worker sent a masked frame')
+      this.#buffer = frame.rest
       if (opcode === 0x8) {
         this.#onClose(payload)
         continue

@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { killAll } from './faults.js'
 import { fixture, isAlive, waitFor } from './harness.js'
 
 export const cliPath = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url))
@@ -77,13 +78,7 @@ export function processesTagged(tag: string): number[] {
 
 /** SIGKILLs every process tagged `tag` (a cleanup step); one that exits meanwhile is no error. */
 export function killTagged(tag: string): void {
-  for (const pid of processesTagged(tag)) {
-    try {
-      process.kill(pid, 'SIGKILL')
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ESRCH') throw error
-    }
-  }
+  killAll(processesTagged(tag))
 }
 
 /** A tag for processesTagged(), unique to this test process and call. */

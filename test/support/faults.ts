@@ -200,3 +200,20 @@ export class ProcessTracker {
     return [...this.seen].filter(isAlive).sort((a, b) => a - b)
   }
 }
+
+/**
+ * Collects every unhandled rejection and uncaught exception from now on, so a long fault run can
+ * assert at its end that there were none; `cleanups` gets the step that stops collecting.
+ */
+export function collectUnhandled(cleanups: (() => void | Promise<void>)[]): string[] {
+  const unhandled: string[] = []
+  const onUnhandled = (reason: unknown) => void unhandled.push(`unhandledRejection: ${String((reason as Error)?.stack ?? reason)}`)
+  const onUncaught = (error: Error) => void unhandled.push(`uncaughtException: ${error.stack ?? error.message}`)
+  process.on('unhandledRejection', onUnhandled)
+  process.on('uncaughtException', onUncaught)
+  cleanups.push(() => {
+    process.off('unhandledRejection', onUnhandled)
+    process.off('uncaughtException', onUncaught)
+  })
+  return unhandled
+}

@@ -46,6 +46,34 @@ export function encodeFrame(spec: FrameSpec): Buffer {
   return Buffer.concat([Buffer.from(head), ext, mask, body])
 }
 
+/** One frame read off the front of `b`: its header bits, its payload and where the next frame starts. */
+export interface ReadFrame {
+  fin: boolean
+  opcode: number
+  masked: boolean
+  payload: Buffer
+  /** The bytes after this frame. */
+  rest: Buffer
+}
+
+/** The first frame in `b` (an unmasked one: the payload is returned as sent), or undefined while it is incomplete. */
+export function readFrame(b: Buffer): ReadFrame | undefined {
+  if (b.length < 2) return undefined
+  let length = b[1]! & 0x7f
+  let offset = 2
+  if (length === 126) {
+    if (b.length < 4) return undefined
+    length = b.readUInt16BE(2)
+    offset = 4
+  } else if (length === 127) {
+    if (b.length < 10) return undefined
+    length = Number(b.readBigUInt64BE(2))
+    offset = 10
+  }
+  if (b.length < offset + length) return undefined
+  return { fin: (b[0]! & 0x80) !== 0, opcode: b[0]! & 0x0f, masked: (b[1]! & 0x80) !== 0, payload: b.subarray(offset, offset + length), rest: b.subarray(offset + length) }
+}
+
 export function upgradeRequest(options: { path?: string; protocol?: string | null; key?: string | null; version?: string } = {}): string {
   const lines = [`GET ${options.path ?? WORKER_PATH} HTTP/1.1`, 'Host: localhost', 'Upgrade: websocket', 'Connection: Upgrade']
   if (options.key !== null) lines.push(`Sec-WebSocket-Key: ${options.key ?? randomBytes(16).toString('base64')}`)
@@ -153,23 +181,10 @@ export class RawWebSocket {
 
   #parseFrames(): void {
     for (;;) {
-      const b = this.#buffer
-      if (b.length < 2) return
-      const opcode = b[0]! & 0x0f
-      let length = b[1]! & 0x7f
-      let offset = 2
-      if (length === 126) {
-        if (b.length < 4) return
-        length = b.readUInt16BE(2)
-        offset = 4
-      } else if (length === 127) {
-        if (b.length < 10) return
-        length = Number(b.readBigUInt64BE(2))
-        offset = 10
-      }
-      if (b.length < offset + length) return
-      const payload = b.subarray(offset, offset + length)
-      this.#buffer = b.subarray(offset + length)
+      const frame = readFrame(this.#buffer)
+      if (frame === undefined) return
+      const { opcode, payload } = frame
+      this.#buffer = frame.rest
       if (opcode === 0x2) this.messages.push(...codec.decodeFrame(payload))
       else if (opcode === 0x8 && this.closeCode === undefined) {
         this.closeCode = payload.length >= 2 ? payload.readUInt16BE(0) : 1005
