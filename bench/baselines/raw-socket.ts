@@ -3,11 +3,10 @@
  * (bench/peers/raw-socket-peer.ts), every call made in one tick sent in one write. No WebSocket,
  * no protocol: the most a pipelined burst can get through a socket between two Node processes.
  */
-import type { ChildProcess } from 'node:child_process'
 import { connect, type Socket } from 'node:net'
 import { Decoder, Encoder } from 'cbor-x'
 import { benchFile, type BenchContext } from '../lib/context.js'
-import { spawnNode, stopPeer, waitForMessage } from '../lib/processes.js'
+import { startPeerClient, type PeerClient } from '../lib/processes.js'
 import { LengthPrefixed, lengthPrefix } from './length-prefixed.js'
 
 export class RawSocketClient {
@@ -59,24 +58,10 @@ export class RawSocketClient {
   }
 }
 
-export interface RawSocketBaseline {
-  client: RawSocketClient
-  peer: ChildProcess
-  stop(): Promise<void>
-}
+/** The raw socket peer and the client connected to it. */
+export type RawSocketBaseline = PeerClient<RawSocketClient>
 
 /** Starts the raw socket peer (pinned like every peer) and connects to it. */
-export async function startRawSocket(ctx: BenchContext): Promise<RawSocketBaseline> {
-  const path = ctx.socket('sock')
-  const peer = spawnNode(benchFile('peers/raw-socket-peer.js'), [path], { cpus: ctx.options.peerCpus })
-  await waitForMessage(peer, 'ready')
-  const client = await RawSocketClient.connect(path)
-  return {
-    client,
-    peer,
-    async stop() {
-      await client.close()
-      await stopPeer(peer)
-    },
-  }
+export function startRawSocket(ctx: BenchContext): Promise<RawSocketBaseline> {
+  return startPeerClient(benchFile('peers/raw-socket-peer.js'), ctx.socket('sock'), ctx.options.peerCpus, (path) => RawSocketClient.connect(path))
 }

@@ -3,11 +3,10 @@
  * call to bench/peers/raw-peer.ts. Given the options forkd's own connection uses (no compression,
  * zero mask, no UTF-8 check), so it is the floor of forkd's transport.
  */
-import type { ChildProcess } from 'node:child_process'
 import { Decoder, Encoder } from 'cbor-x'
 import WebSocket from 'ws'
 import { benchFile, type BenchContext } from '../lib/context.js'
-import { spawnNode, stopPeer, waitForMessage } from '../lib/processes.js'
+import { startPeerClient, type PeerClient } from '../lib/processes.js'
 
 const zeroMask = (mask: Buffer) => mask.fill(0)
 
@@ -59,24 +58,10 @@ export class RawClient {
   }
 }
 
-export interface RawBaseline {
-  client: RawClient
-  peer: ChildProcess
-  stop(): Promise<void>
-}
+/** The raw peer and the client connected to it. */
+export type RawBaseline = PeerClient<RawClient>
 
 /** Starts the raw peer (pinned like every peer) and connects to it. */
-export async function startRaw(ctx: BenchContext): Promise<RawBaseline> {
-  const path = ctx.socket('raw')
-  const peer = spawnNode(benchFile('peers/raw-peer.js'), [path], { cpus: ctx.options.peerCpus })
-  await waitForMessage(peer, 'ready')
-  const client = await RawClient.connect(path)
-  return {
-    client,
-    peer,
-    async stop() {
-      await client.close()
-      await stopPeer(peer)
-    },
-  }
+export function startRaw(ctx: BenchContext): Promise<RawBaseline> {
+  return startPeerClient(benchFile('peers/raw-peer.js'), ctx.socket('raw'), ctx.options.peerCpus, (path) => RawClient.connect(path))
 }

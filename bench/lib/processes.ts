@@ -200,3 +200,29 @@ export function notePlacement(role: string, pid: number | 'self'): void {
   set.add(cpusAllowed(pid))
   observedPlacement.set(role, set)
 }
+
+/** A raw baseline: its peer process and the client connected to it. */
+export interface PeerClient<C> {
+  client: C
+  peer: ChildProcess
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the peer `script` on the socket `path` (pinned like every peer), waits for its `ready` and
+ * connects `connect`'s client to it; `stop()` closes the client, then the peer.
+ */
+export async function startPeerClient<C extends { close(): Promise<void> }>(script: string, path: string, cpus: string | undefined, connect: (path: string) => Promise<C>): Promise<PeerClient<C>> {
+  const peer = spawnNode(script, [path], { cpus })
+  await waitForMessage(peer, 'ready')
+  const client = await connect(path)
+  return {
+    client,
+    peer,
+    async stop() {
+      await client.close()
+      await stopPeer(peer)
+    },
+  }
+}
+
