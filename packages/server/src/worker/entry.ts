@@ -16,6 +16,10 @@
  * The server passes SIGUSR1 and SIGUSR2 on to its workers (the module's `onSignal` gets them once
  * loaded, life.ts). Listened to from the first line, so that neither is ever left to Node: its
  * default action for SIGUSR2 ends the process, and for SIGUSR1 it opens the inspector on port 9229.
+ *
+ * What loads is runtime.js: life.ts with everything it imports compiled into one file by
+ * scripts/bundle.mjs (`npm run build`), which spares every worker start the ES
+ * module loader's work on some 40 files.
  */
 const ignore = (): void => {}
 process.stdout.on('error', ignore)
@@ -27,6 +31,8 @@ const leave = (): void => process.exit(0)
 process.on('disconnect', leave)
 if (!process.connected) leave()
 
-const { runWorker } = await import('./life.js')
+// A specifier TypeScript does not resolve: runtime.js exists only once the build has bundled life.js.
+const runtime = './runtime.js'
+const { runWorker } = (await import(runtime)) as typeof import('./life.js')
 process.off('disconnect', leave)
 void runWorker()
