@@ -13,13 +13,16 @@ export interface CallContextSink {
 const slot = Symbol.for('forkd.worker.sink')
 type Slot = { [slot]?: CallContextSink }
 
-export function installSink(sink: CallContextSink): void {
+export function installSink(sink: CallContextSink | undefined): void {
   ;(globalThis as Slot)[slot] = sink
 }
 
-function sink(): CallContextSink | undefined {
+/** The installed sink, if any. */
+export function currentSink(): CallContextSink | undefined {
   return (globalThis as Slot)[slot]
 }
+
+const sink = currentSink
 
 function write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
   const s = sink()

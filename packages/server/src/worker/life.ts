@@ -30,7 +30,7 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Socket } from 'node:net'
-import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, toWireError, type RetireReason } from '@forkd/protocol'
+import { Codec, CloseCode, MessageType, PROTOCOL_VERSION, STATUS_PATH, toWireError, type HelloInfo, type RetireReason } from '@forkd/protocol'
 import type { WebSocket } from 'ws'
 import { describeDefinitionProblem, type WorkerDefinition, type WorkerSignal } from '../define-worker.js'
 import type { LoadError, RunningCall, ServerToWorker, WorkerBootConfig, WorkerReport, WorkerToServer } from '../ipc.js'
@@ -275,20 +275,24 @@ function serve(socket: Socket, seq: number, definition: WorkerDefinition, setup:
   })
 }
 
+function helloFor(definition: WorkerDefinition): HelloInfo {
+  return {
+    v: PROTOCOL_VERSION,
+    pid: process.pid,
+    id: config.id,
+    name: config.name,
+    serverPid: config.serverPid,
+    checkoutDone: definition.checkoutDone !== undefined,
+    concurrency,
+    maxPayload: config.maxPayload,
+  }
+}
+
 function startSession(ws: WebSocket, definition: WorkerDefinition, setup: SetupState, codec: Codec, conn: Connection): WorkerSession {
   return new WorkerSession(ws, {
     definition,
     setup,
-    hello: {
-      v: PROTOCOL_VERSION,
-      pid: process.pid,
-      id: config.id,
-      name: config.name,
-      serverPid: config.serverPid,
-      checkoutDone: definition.checkoutDone !== undefined,
-      concurrency,
-      maxPayload: config.maxPayload,
-    },
+    hello: helloFor(definition),
     onEnd: (how) => endConnection(conn, how),
     onBusy,
     callScope,
@@ -419,7 +423,7 @@ export async function runWorker(): Promise<void> {
   listenToSignals(definition)
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))
-  await Promise.all([setup.done, prewarm(new Codec())])
+  await Promise.all([setup.done, prewarm(helloFor(definition), callScope)])
   if (!process.connected) return onServerGone()
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   moveTo({ state: 'spare' })
