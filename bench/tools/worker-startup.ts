@@ -81,7 +81,9 @@ function requireFromRepo(...ids: string[]): string {
 
 async function imports(): Promise<void> {
   const serverDist = (file: string) => pathToFileURL(join(repoRoot, 'packages/server/dist', file)).href
-  const cases: [string, string][] = [
+  const builtins = ['http', 'https', 'net', 'tls', 'crypto', 'zlib', 'stream', 'url', 'querystring'].map((m) => `import 'node:${m}';`).join(' ')
+  // [label, source, extra node flags]
+  const cases: [string, string, string[]?][] = [
     ['(nothing: ESM entry)', ''],
     ['node:http', "import 'node:http'"],
     ['node:http, node:net, node:worker_threads', "import 'node:http'; import 'node:net'; import 'node:worker_threads'"],
@@ -90,7 +92,9 @@ async function imports(): Promise<void> {
     ['ws via require() (CommonJS: no export lexing)', requireFromRepo('ws')],
     ['cbor-x via require()', requireFromRepo('cbor-x/index-no-eval')],
     ['ws + cbor-x via require()', requireFromRepo('ws', 'cbor-x/index-no-eval')],
-    ["the builtins ws loads (http, https, net, tls, crypto, zlib, stream, url, querystring)", ['http', 'https', 'net', 'tls', 'crypto', 'zlib', 'stream', 'url', 'querystring'].map((m) => `import 'node:${m}';`).join(' ')],
+    ['the builtins ws loads (http, https, net, tls, crypto, zlib, stream, url, querystring)', builtins],
+    // any V8 flag (this one too) makes V8 refuse the compiled code Node ships for its own modules
+    ['the same builtins with a V8 flag (--max-old-space-size=4096)', builtins, ['--max-old-space-size=4096']],
     ['@forkd/protocol', "import '@forkd/protocol'"],
     ['ws + @forkd/protocol', "import 'ws'; import '@forkd/protocol'"],
     ["the worker entry's imports (session, prewarm, define-worker, ws, http)", ['worker/session.js', 'worker/prewarm.js', 'define-worker.js', 'worker/orphan-watchdog.js'].map((f) => `import '${serverDist(f)}';`).join(' ') + " import 'ws'; import 'node:http'"],
@@ -106,8 +110,8 @@ async function imports(): Promise<void> {
     log(`| node -e 0 with NODE_EXTRA_CA_CERTS=${extraCaCerts} (as this machine's environment has it) | ${ms(withCa.wall)} | ${ms(withCa.cpu)} | |`)
   }
   let base = NaN
-  for (const [label, source] of cases) {
-    const r = await nodeRuns([...execArgv, '--input-type=module', '-e', source], starts)
+  for (const [label, source, flags = []] of cases) {
+    const r = await nodeRuns([...execArgv, ...flags, '--input-type=module', '-e', source], starts)
     if (source === '') base = r.cpu
     log(`| ${label} | ${ms(r.wall)} | ${ms(r.cpu)} | ${source === '' ? '' : `+${ms(r.cpu - base)}`} |`)
   }
