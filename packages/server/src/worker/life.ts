@@ -423,7 +423,7 @@ export async function runWorker(): Promise<void> {
   listenToSignals(definition)
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))
-  await Promise.all([setup.done, prewarm(helloFor(definition), callScope)])
+  await Promise.all([setup.done, prewarm({ hello: helloFor(definition), maxPayload: config.maxPayload, handshakeTimeout: config.handshakeTimeout, callScope })])
   if (!process.connected) return onServerGone()
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   moveTo({ state: 'spare' })

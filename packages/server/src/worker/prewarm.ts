@@ -1,19 +1,20 @@
 /**
- * Runs one WebSocket upgrade and a short checkout over a throwaway local socket, while the worker
- * is still a spare. A fresh Node process compiles its code lazily, function by function, on first
+ * Runs one connection's upgrade and a short checkout over a throwaway local socket, while the
+ * worker is still a spare. A fresh Node process compiles its code lazily, function by function, on first
  * use: without this the first (and only, with `maxCheckouts: 1`) client of every worker would wait
  * for the compilation of the http, ws, CBOR and session paths its connection runs through. Measured
  * on a 2-core machine, the first call on a fresh worker took about 2 ms against 0.1 ms for a warm
  * one when only the upgrade was warmed.
  *
- * The checkout goes through a real WorkerSession, serving a method of its own (never the module's:
- * a worker module's methods may have effects), in the same call scope as the real sessions: its
- * hello, two frames of calls and the release. Best effort: any failure or a slow machine just skips
- * it.
+ * The server side is the real one: the upgrade goes through acceptUpgrade (without TLS or a token,
+ * whose branches stay cold), and the checkout through a real WorkerSession serving a method of its
+ * own (never the module's: a worker module's methods may have effects), in the same call scope as
+ * the real sessions: its hello, two frames of calls and the release. Best effort: any failure or a
+ * slow machine just skips it.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { createServer } from 'node:http'
 import { unlinkSync } from 'node:fs'
+import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Codec, MessageType, SUBPROTOCOL, type HelloInfo } from '@forkd/protocol'
@@ -21,20 +22,29 @@ import type { WebSocket } from 'ws'
 import { ws as wsPackage } from '@forkd/protocol/ws'
 import { currentSink, installSink } from './context.js'
 import { WorkerSession, type CallScope, type SetupState } from './session.js'
+import { acceptUpgrade } from './upgrade.js'
 
 const warmDefinition = { interface: { warm: (x: unknown) => x } }
 const noSetup: SetupState = { done: Promise.resolve(), settled: true, failed: false, error: undefined }
 
-export async function prewarm(hello: HelloInfo, callScope: AsyncLocalStorage<CallScope> | undefined): Promise<void> {
+export interface PrewarmOptions {
+  hello: HelloInfo
+  maxPayload: number
+  handshakeTimeout: number
+  callScope: AsyncLocalStorage<CallScope> | undefined
+}
+
+export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }: PrewarmOptions): Promise<void> {
   const path = join(tmpdir(), `forkd-warm-${process.pid}.sock`)
-  const http = createServer()
-  const wss = new wsPackage.WebSocketServer({ noServer: true, perMessageDeflate: false, clientTracking: false, handleProtocols: () => SUBPROTOCOL })
   // With one connection per process a session installs itself as the sink of `log` and `emit`;
   // the real sessions must find the process as it was.
   const sinkBefore = currentSink()
-  http.on('upgrade', (req, socket, head) =>
-    wss.handleUpgrade(req, socket, head, (ws) => {
-      new WorkerSession(ws, { definition: warmDefinition, setup: noSetup, hello, onEnd: () => {}, onBusy: () => {}, callScope }, new Codec())
+  const server = createServer((socket) =>
+    acceptUpgrade(socket, { maxPayload, handshakeTimeout }, {
+      upgraded(ws) {
+        new WorkerSession(ws, { definition: warmDefinition, setup: noSetup, hello, onEnd: () => {}, onBusy: () => {}, callScope }, new Codec())
+      },
+      gone() {},
     }))
   const codec = new Codec()
   let client: WebSocket | undefined
@@ -42,7 +52,7 @@ export async function prewarm(hello: HelloInfo, callScope: AsyncLocalStorage<Cal
   try {
     await Promise.race([
       (async () => {
-        await new Promise<void>((resolve, reject) => http.once('error', reject).listen(path, resolve))
+        await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve))
         client = new wsPackage.WebSocket(`ws+unix://${path}:/forkd`, SUBPROTOCOL, { perMessageDeflate: false, generateMask: (m) => m.fill(0) })
         const ws = client
         const messages: unknown[][] = []
@@ -73,7 +83,7 @@ export async function prewarm(hello: HelloInfo, callScope: AsyncLocalStorage<Cal
     // nothing to warm is no reason to fail
   } finally {
     client?.terminate()
-    http.close()
+    server.close()
     installSink(sinkBefore)
     try {
       unlinkSync(path)
