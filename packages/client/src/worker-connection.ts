@@ -293,14 +293,13 @@ export class WorkerConnection implements PooledConnection {
    */
   sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void {
     assertEncodable(args)
-    const encoded = this.#codec.encode([MessageType.Call, id, epoch, method, args, flags])
-    // The worker would close the connection with 1009 over it, and every call in flight with it.
-    if (encoded.length > this.#workerMaxPayload) {
-      const limit = this.#workerMaxPayload
-      throw new PayloadTooLargeError(`the call encodes to ${describeBytes(encoded.length)}, more than the ${describeBytes(limit)} the worker accepts in one message; ` +
-        `it was not sent (the server's maxPayload option, forkd serve --max-payload, sets the limit)`, encoded.length, limit)
+    const limit = this.#workerMaxPayload
+    const size = this.#writer.queueMessage([MessageType.Call, id, epoch, method, args, flags], this.#codec, true, limit)
+    // Not queued: the worker would close the connection with 1009 over it, and every call in flight with it.
+    if (size > limit) {
+      throw new PayloadTooLargeError(`the call encodes to ${describeBytes(size)}, more than the ${describeBytes(limit)} the worker accepts in one message; ` +
+        `it was not sent (the server's maxPayload option, forkd serve --max-payload, sets the limit)`, size, limit)
     }
-    this.#writer.queue(encoded, true)
   }
 
   /**
