@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { Codec, FrameWriter, MessageType } from '@forkd/protocol'
+import { Codec, FrameWriter, MessageType, UnencodableError } from '@forkd/protocol'
 
 const codec = new Codec()
 const call = (id: number) => codec.encode([MessageType.Call, id, 0, 'echo', [id], 0])
@@ -112,5 +112,54 @@ describe('FrameWriter', () => {
     await tick()
     expect(frames).toHaveLength(1)
     expect(frames[0]!.map((m) => (m as unknown[])[1])).toEqual([1])
+  })
+})
+
+describe('FrameWriter#queueMessage', () => {
+  it('encodes messages into one frame, in order with queued ones, whichever encoder they take', async () => {
+    const { w, frames } = writer()
+    expect(w.queueMessage([MessageType.Call, 1, 0, 'echo', ['a'], 0], codec, true)).toBe(codec.encode([MessageType.Call, 1, 0, 'echo', ['a'], 0]).length)
+    w.queue(call(2), true)
+    w.queueMessage([MessageType.Call, 3, 0, 'echo', [{ deep: new Map([[1, 2]]) }], 0], codec, true)
+    await Promise.resolve()
+    expect(frames).toEqual([[
+      [MessageType.Call, 1, 0, 'echo', ['a'], 0],
+      [MessageType.Call, 2, 0, 'echo', [2], 0],
+      [MessageType.Call, 3, 0, 'echo', [{ deep: new Map([[1, 2]]) }], 0],
+    ]])
+  })
+
+  it('queues nothing for a message larger than maxBytes and says its size', async () => {
+    const { w, frames } = writer()
+    w.queue(call(1), true)
+    const big = [MessageType.Call, 2, 0, 'echo', ['x'.repeat(500)], 0]
+    expect(w.queueMessage(big, codec, true, 100)).toBe(codec.encode(big).length)
+    expect(w.queueMessage([MessageType.Call, 3, 0, 'echo', [Buffer.alloc(500)], 0], codec, true, 100)).toBeGreaterThan(500)
+    expect(w.pendingMessages).toBe(1)
+    expect(w.discardUnsent()).toBe(1)
+    w.queueMessage([MessageType.Call, 4, 0, 'echo', [4], 0], codec, true, 100)
+    await Promise.resolve()
+    expect(frames.map((f) => f.map((m) => (m as unknown[])[1]))).toEqual([[4]])
+  })
+
+  it('throws for an unencodable message and queues nothing of it', async () => {
+    const { w, frames } = writer()
+    w.queueMessage([MessageType.Ok, 1, 'before'], codec)
+    let deep: unknown = 0
+    for (let i = 0; i < 600; i++) deep = [deep]
+    expect(() => w.queueMessage([MessageType.Ok, 2, deep], codec)).toThrow(UnencodableError)
+    w.queueMessage([MessageType.Ok, 3, 'after'], codec)
+    await Promise.resolve()
+    expect(frames).toEqual([[[MessageType.Ok, 1, 'before'], [MessageType.Ok, 3, 'after']]])
+  })
+
+  it('keeps the batch limits for encoded messages: the one that would pass maxFrameBytes starts the next frame', () => {
+    const sizes: number[] = []
+    const w = new FrameWriter((frame) => sizes.push(frame.length), { maxFrameBytes: 40, maxBatch: 3 })
+    w.cork()
+    const m = [MessageType.Ok, 1, 'x'.repeat(14)] // 18 bytes
+    for (let i = 0; i < 5; i++) w.queueMessage(m, codec)
+    w.uncork()
+    expect(sizes).toEqual([36, 36, 18])
   })
 })

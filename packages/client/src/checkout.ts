@@ -2,8 +2,8 @@
  * The state of one checkout: its calls in flight, its timer, its error epoch and its fatal error.
  *
  * Calls are sent as they are made (pipelined) and the worker runs them in order, so replies arrive
- * in the order of `#inflight`. One timer runs while any call is outstanding and restarts for each
- * call that reaches the head (docs/failures.md, "Timeouts").
+ * in the order of `#inflight`. Each call's timeout runs from when it reaches the head (docs/failures.md,
+ * "Timeouts"); one timer serves them all (see `#armTimer`).
  *
  * Error epochs: every error reply increments the epoch, on the worker and here; each call carries the
  * epoch known when it was sent. The worker drops calls sent with an older epoch (they were pipelined
@@ -32,9 +32,20 @@ interface PendingCall {
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
   onEvent: ((name: string, data: unknown) => void) | undefined
-  /** When the call was made and when it reached the head of the queue (performance.now() ms), kept when a log sink or timing needs them. */
+  /** When the call was made (kept when a log sink or timing needs it) and when it reached the head of the queue (performance.now() ms). */
   madeAt: number
   headAt: number
+}
+
+/**
+ * The resolving functions of the promise `#call` is making, handed over by `capture`: one executor
+ * for every call, where a closure per call would be one more allocation for each.
+ */
+let capturedResolve: (value: unknown) => void = () => {}
+let capturedReject: (error: unknown) => void = () => {}
+const capture = (resolve: (value: unknown) => void, reject: (error: unknown) => void) => {
+  capturedResolve = resolve
+  capturedReject = reject
 }
 
 /** Checkout ids, unique in the process, so that traces of several clients never share one. */
@@ -84,12 +95,15 @@ export class CheckoutState implements Lessee, LeakTarget {
   readonly id = ++lastCheckoutId
   /** Whether calls need their times: for the log sink's timer records or for the run-time histogram. */
   readonly #timed: boolean
+  /** Whether calls need the time they reach the head: for their times or for their timeout. */
+  readonly #clocked: boolean
 
   /** Takes the lease of `conn` (an idle connection). */
   constructor(conn: PooledConnection, settings: CheckoutSettings) {
     this.conn = conn
     this.#settings = settings
     this.#timed = settings.sink !== undefined || settings.timings !== undefined
+    this.#clocked = this.#timed || settings.timeout !== Infinity
     this.#epoch = conn.lease(this)
     const signal = settings.signal
     if (signal !== undefined) {
@@ -171,11 +185,12 @@ export class CheckoutState implements Lessee, LeakTarget {
       if (error instanceof PayloadTooLargeError) return Promise.reject(new PayloadTooLargeError(`${this.#label(method)}: ${error.message}`, error.size, error.limit))
       return Promise.reject(error)
     }
-    const promise = new Promise((resolve, reject) => {
-      const now = this.#timed ? performance.now() : 0
-      this.#inflight.push({ id, method, resolve, reject, onEvent, madeAt: now, headAt: now })
-      if (this.#inflight.length - this.#head === 1) this.#startTimer()
-    })
+    const promise = new Promise(capture)
+    const first = this.#inflight.length === this.#head
+    // madeAt only goes into the log sink's timer records; headAt of a call behind others is set when it reaches the head
+    const now = sink !== undefined || (first && this.#clocked) ? performance.now() : 0
+    this.#inflight.push({ id, method, resolve: capturedResolve, reject: capturedReject, onEvent, madeAt: now, headAt: now })
+    if (first) this.#armTimer()
     if (signal !== undefined) {
       // Aborting the signal while this call is outstanding aborts the checkout.
       let settled = false
@@ -193,15 +208,16 @@ export class CheckoutState implements Lessee, LeakTarget {
   }
 
   /**
-   * One timer per checkout, restarted with refresh() rather than replaced: between calls it is left
-   * running (firing with nothing outstanding is a no-op), which saves a clearTimeout and a
-   * setTimeout per sequential call. It is cleared when the checkout ends.
+   * One timer per checkout, armed when a call becomes the head and nothing is armed. It is not
+   * moved when the next call reaches the head: when it fires, it compares the head's own deadline
+   * (`headAt` + timeout) with the clock and arms itself again for what is left. A burst of replies
+   * then costs no timer work per reply, and sequential calls no clearTimeout and setTimeout each.
+   * It is cleared when the checkout ends.
    */
-  #startTimer(): void {
+  #armTimer(): void {
     const timeout = this.#settings.timeout
-    if (timeout === Infinity) return
-    if (this.#timer === undefined) this.#timer = setTimeout(() => this.#onTimeout(), timeout)
-    else this.#timer.refresh()
+    if (timeout === Infinity || this.#timer !== undefined) return
+    this.#timer = setTimeout(() => this.#onTimer(), timeout)
   }
 
   #stopTimer(): void {
@@ -211,20 +227,27 @@ export class CheckoutState implements Lessee, LeakTarget {
     }
   }
 
-  #onTimeout(): void {
+  #onTimer(): void {
     this.#timer = undefined
     const head = this.#inflight[this.#head]
     if (head === undefined) return
     const timeout = this.#settings.timeout
+    // A Node timer may fire up to a millisecond early by performance.now(): that is not yet late.
+    const left = head.headAt + timeout - performance.now()
+    if (left >= 1) {
+      this.#timer = setTimeout(() => this.#onTimer(), left)
+      return
+    }
     this.#failAndDiscard(new TimeoutError(`${this.#label(head.method)}: timed out after ${formatSeconds(timeout)}`, timeout))
   }
 
-  onReply(message: OkMessage | ErrorMessage): void {
+  /** `at`: when the frame holding the reply arrived (performance.now() ms), read once per frame. */
+  onReply(message: OkMessage | ErrorMessage, at = performance.now()): void {
     const call = this.#inflight[this.#head]
     if (call === undefined || call.id !== message[1])
       throw new ProtocolError(`worker replied to call ${message[1]}, but the next outstanding call is ${call?.id ?? 'none'}`)
     this.#inflight[this.#head++] = undefined as never
-    if (this.#timed) this.#recordTimes(call, message[0] === MessageType.Ok)
+    if (this.#timed) this.#recordTimes(call, message[0] === MessageType.Ok, at)
     if (message[0] === MessageType.Ok) {
       call.resolve(message[2])
     } else {
@@ -241,7 +264,7 @@ export class CheckoutState implements Lessee, LeakTarget {
       call.reject(error)
       this.#cancelQueued(error)
     }
-    this.#advance()
+    this.#advance(at)
   }
 
   /** Rejects every queued call: the worker drops them unexecuted (see the epochs above). */
@@ -254,20 +277,20 @@ export class CheckoutState implements Lessee, LeakTarget {
     this.#head = 0
   }
 
-  #advance(): void {
+  /** The head call got its reply at `at`: the next one starts its run and its timeout. */
+  #advance(at: number): void {
     if (this.#head === this.#inflight.length) {
       this.#inflight.length = 0
       this.#head = 0
       if (this.#released) this.#end()
       return
     }
-    if (this.#timed) this.#inflight[this.#head]!.headAt = performance.now()
-    this.#startTimer()
+    this.#inflight[this.#head]!.headAt = at
+    this.#armTimer()
   }
 
-  /** The call got its outcome: its run time goes to the histogram and, with a log sink, a timer record. */
-  #recordTimes(call: PendingCall, ok: boolean): void {
-    const now = performance.now()
+  /** The call got its outcome at `now`: its run time goes to the histogram and, with a log sink, a timer record. */
+  #recordTimes(call: PendingCall, ok: boolean, now: number): void {
     this.#settings.timings?.run.record(now - call.headAt)
     if (this.#settings.sink === undefined) return
     this.#deliver({

@@ -39,7 +39,8 @@ const legalMoves: Record<ConnectionState, readonly ConnectionState[]> = {
 
 /** The checkout holding the connection: receives what the worker says about its calls. */
 export interface Lessee {
-  onReply(message: OkMessage | ErrorMessage): void
+  /** `at`: when the frame holding the reply arrived (performance.now() ms). */
+  onReply(message: OkMessage | ErrorMessage, at?: number): void
   onLog(message: LogMessage): void
   onEvent(message: EventMessage): void
   /**
@@ -293,14 +294,13 @@ export class WorkerConnection implements PooledConnection {
    */
   sendCall(id: number, epoch: number, method: string | null, args: unknown[], flags: number): void {
     assertEncodable(args)
-    const encoded = this.#codec.encode([MessageType.Call, id, epoch, method, args, flags])
-    // The worker would close the connection with 1009 over it, and every call in flight with it.
-    if (encoded.length > this.#workerMaxPayload) {
-      const limit = this.#workerMaxPayload
-      throw new PayloadTooLargeError(`the call encodes to ${describeBytes(encoded.length)}, more than the ${describeBytes(limit)} the worker accepts in one message; ` +
-        `it was not sent (the server's maxPayload option, forkd serve --max-payload, sets the limit)`, encoded.length, limit)
+    const limit = this.#workerMaxPayload
+    const size = this.#writer.queueMessage([MessageType.Call, id, epoch, method, args, flags], this.#codec, true, limit)
+    // Not queued: the worker would close the connection with 1009 over it, and every call in flight with it.
+    if (size > limit) {
+      throw new PayloadTooLargeError(`the call encodes to ${describeBytes(size)}, more than the ${describeBytes(limit)} the worker accepts in one message; ` +
+        `it was not sent (the server's maxPayload option, forkd serve --max-payload, sets the limit)`, size, limit)
     }
-    this.#writer.queue(encoded, true)
   }
 
   /**
@@ -405,7 +405,9 @@ export class WorkerConnection implements PooledConnection {
       if (!isBinary) throw new ProtocolError('malformed frame from worker: text frames are not part of the protocol')
       const messages = this.#codec.decodeFrame(data)
       if (this.#state === 'connecting') this.#noteRetireAhead(messages)
-      for (let i = 0; i < messages.length && this.state !== 'closed'; i++) this.#dispatch(checkWorkerMessage(messages[i]))
+      // One clock read per frame: its replies arrived together.
+      const at = performance.now()
+      for (let i = 0; i < messages.length && this.state !== 'closed'; i++) this.#dispatch(checkWorkerMessage(messages[i]), at)
     } catch (error) {
       // Never let anything escape into ws's event emitter, where it would crash the process.
       this.#peerFailed(error instanceof ForkdError
@@ -428,12 +430,12 @@ export class WorkerConnection implements PooledConnection {
       }
   }
 
-  #dispatch(message: WorkerMessage): void {
+  #dispatch(message: WorkerMessage, at: number): void {
     switch (message[0]) {
       case MessageType.Ok:
       case MessageType.Error:
         if (this.#lessee === null) throw new ProtocolError(`worker replied to call ${message[1]} while no checkout holds it`)
-        this.#lessee.onReply(message)
+        this.#lessee.onReply(message, at)
         return
       case MessageType.Log:
       case MessageType.Event:

@@ -15,6 +15,8 @@ import { cborX } from './commonjs.js'
 import { FrameScan, fixEncoded, int64AsFloats, scanFrame } from './cbor-scan.js'
 import { Limits } from './constants.js'
 import { ProtocolError, UnencodableError } from './errors.js'
+import type { FrameBuffer } from './frame-buffer.js'
+import { writeSimpleMessage } from './simple-encoder.js'
 
 const { Decoder, Encoder } = cborX
 
@@ -86,6 +88,20 @@ export class Codec {
     } catch (error) {
       throw new UnencodableError(`cannot encode the message: ${(error as Error).message}`, { cause: error })
     }
+  }
+
+  /**
+   * Encodes one message at the end of the frame `out` is building. A message of strings, numbers,
+   * booleans, null, undefined and arrays is written there directly (simple-encoder.ts) and null is
+   * returned; any other goes through {@link encode}, whose buffer is returned for the caller to
+   * place, with `out.pos` where it was. Throws as `encode` does, then too with `out.pos` unchanged.
+   */
+  encodeInto(message: readonly unknown[], out: FrameBuffer): Buffer | null {
+    // An offset into the frame, not into the chunk, which may be replaced while writing.
+    const at = out.pending
+    if (writeSimpleMessage(message, out, this.maxDepth)) return null
+    out.pos = out.start + at
+    return this.encode(message)
   }
 
   /** Joins encoded messages into one frame. */

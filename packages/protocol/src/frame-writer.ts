@@ -19,7 +19,9 @@
  * timeout) discards the calls it had not sent yet, so a call rejected before it reached the wire is
  * certain never to have run.
  */
+import type { Codec } from './codec.js'
 import { Limits } from './constants.js'
+import { FrameBuffer } from './frame-buffer.js'
 
 /** Batch limits of a {@link FrameWriter}. */
 export interface FrameWriterOptions {
@@ -38,14 +40,19 @@ export interface FrameWriterOptions {
 /** Flush a batch early past this size. */
 const defaultMaxBatchBytes = 256 * 1024
 
-/** The outbox of one connection: queues encoded messages and sends them as few frames (see the top of this file). */
+/**
+ * The outbox of one connection: queues messages and sends them as few frames (see the top of this
+ * file). The frame being built is one run of bytes (frame-buffer.ts): `queueMessage` encodes into
+ * it, `queue` copies an encoded message into it, and a message of `maxBatchBytes` or more, which
+ * goes alone anyway, is sent as it is, without a copy.
+ */
 export class FrameWriter {
   readonly #send: (frame: Buffer) => void
   readonly #maxBatch: number
   readonly #maxBatchBytes: number
   #maxFrameBytes: number
-  #outbox: Buffer[] = []
-  #bytes = 0
+  readonly #out = new FrameBuffer()
+  #messages = 0
   #calls = 0
   #microtaskQueued = false
   #lazy: NodeJS.Immediate | undefined
@@ -66,12 +73,12 @@ export class FrameWriter {
 
   /** Bytes queued and not yet sent. */
   get pendingBytes(): number {
-    return this.#bytes
+    return this.#out.pending
   }
 
   /** Messages queued and not yet sent. */
   get pendingMessages(): number {
-    return this.#outbox.length
+    return this.#messages
   }
 
   /**
@@ -79,20 +86,35 @@ export class FrameWriter {
    * file header). `isCall` counts it for `discardUnsent`.
    */
   queue(encoded: Buffer, isCall = false): void {
-    this.#push(encoded, isCall)
-    if (this.#full()) this.flush()
-    else if (!this.#microtaskQueued && !this.#corked) {
-      this.#microtaskQueued = true
-      queueMicrotask(() => {
-        this.#microtaskQueued = false
-        if (!this.#corked) this.flush()
-      })
+    if (!this.#place(encoded, isCall)) this.#scheduled()
+  }
+
+  /**
+   * Encodes `message` with `codec` and queues it as `queue` does, unless it encodes to more than
+   * `maxBytes`: then nothing is queued. Returns its size in bytes either way. Throws what the codec
+   * throws (UnencodableError), queuing nothing.
+   */
+  queueMessage(message: readonly unknown[], codec: Codec, isCall = false, maxBytes = Infinity): number {
+    const out = this.#out
+    const at = out.pending
+    const encoded = codec.encodeInto(message, out)
+    if (encoded !== null) {
+      if (encoded.length <= maxBytes) this.queue(encoded, isCall)
+      return encoded.length
     }
+    const size = out.pending - at
+    if (size > maxBytes) {
+      out.pos -= size
+      return size
+    }
+    this.#added(out.start + at, size, isCall)
+    this.#scheduled()
+    return size
   }
 
   /** Queues one encoded message to go out at the end of this turn of the event loop at the latest. */
   queueLazily(encoded: Buffer): void {
-    this.#push(encoded, false)
+    if (this.#place(encoded, false)) return
     if (this.#full()) this.flush()
     else if (this.#lazy === undefined && !this.#microtaskQueued && !this.#corked) this.#lazy = setImmediate(() => this.flush())
   }
@@ -114,19 +136,17 @@ export class FrameWriter {
       clearImmediate(this.#lazy)
       this.#lazy = undefined
     }
-    const outbox = this.#outbox
-    if (outbox.length === 0) return
-    this.#outbox = []
-    this.#bytes = 0
+    if (this.#messages === 0) return
+    this.#messages = 0
     this.#calls = 0
-    this.#send(outbox.length === 1 ? outbox[0]! : Buffer.concat(outbox))
+    this.#send(this.#out.take())
   }
 
   /** Drops every message not yet sent; returns how many of them were calls. */
   discardUnsent(): number {
     const calls = this.#calls
-    this.#outbox = []
-    this.#bytes = 0
+    this.#out.discard()
+    this.#messages = 0
     this.#calls = 0
     if (this.#lazy !== undefined) {
       clearImmediate(this.#lazy)
@@ -135,16 +155,49 @@ export class FrameWriter {
     return calls
   }
 
-  #push(encoded: Buffer, isCall: boolean): void {
+  /** A message queued: sent at once when the frame is full, else at the end of the microtask checkpoint. */
+  #scheduled(): void {
+    if (this.#full()) this.flush()
+    else if (!this.#microtaskQueued && !this.#corked) {
+      this.#microtaskQueued = true
+      queueMicrotask(() => {
+        this.#microtaskQueued = false
+        if (!this.#corked) this.flush()
+      })
+    }
+  }
+
+  /**
+   * Puts an encoded message into the frame (a copy). One of `maxBatchBytes` or more would fill a
+   * frame by itself: what was queued before it is sent, then it, as it is; returns true then.
+   */
+  #place(encoded: Buffer, isCall: boolean): boolean {
+    if (encoded.length >= this.#maxBatchBytes) {
+      this.flush()
+      this.#send(encoded)
+      return true
+    }
+    const out = this.#out
+    out.append(encoded)
+    this.#added(out.pos - encoded.length, encoded.length, isCall)
+    return false
+  }
+
+  /** The message of `size` bytes written at `at` joins the frame, or starts the next one. */
+  #added(at: number, size: number, isCall: boolean): void {
+    const out = this.#out
     // Sent ahead rather than joined: with this message the frame would pass the peer's limit, or
     // the message is large (so a frame of several messages stays under 2 × maxBatchBytes).
-    if (this.#outbox.length > 0 && (this.#bytes + encoded.length > this.#maxFrameBytes || encoded.length >= this.#maxBatchBytes)) this.flush()
-    this.#outbox.push(encoded)
-    this.#bytes += encoded.length
+    if (this.#messages > 0 && (at - out.start + size > this.#maxFrameBytes || size >= this.#maxBatchBytes)) {
+      this.#messages = 0
+      this.#calls = 0
+      this.#send(out.take(at))
+    }
+    this.#messages++
     if (isCall) this.#calls++
   }
 
   #full(): boolean {
-    return this.#outbox.length >= this.#maxBatch || this.#bytes >= this.#maxBatchBytes
+    return this.#messages >= this.#maxBatch || this.#out.pending >= this.#maxBatchBytes
   }
 }

@@ -256,15 +256,13 @@ export class WorkerSession {
       this.#replyError(id, outcome, 'throw')
       return
     }
-    let encoded: Buffer
     try {
       assertEncodable(outcome)
-      encoded = this.#codec.encode([MessageType.Ok, id, outcome])
+      this.#writer.queueMessage([MessageType.Ok, id, outcome], this.#codec)
     } catch (error) {
+      // Nothing of the reply was queued.
       this.#replyError(id, error, 'encode')
-      return
     }
-    this.#writer.queue(encoded)
   }
 
   #replyError(id: number, thrown: unknown, kind: WireErrorKind): void {
@@ -336,7 +334,7 @@ export class WorkerSession {
   }
 
   #send(message: unknown[]): void {
-    this.#writer.queue(this.#codec.encode(message))
+    this.#writer.queueMessage(message, this.#codec)
   }
 
   #closeCode: number | undefined
