@@ -4,11 +4,14 @@
  * module's methods runs (not even one called `warm`, the warm-up's own method name), and `log`
  * records of the first real call reach its caller, with one connection per process (where each
  * session installs itself as the sink) and with several (where calls find theirs through
- * AsyncLocalStorage).
+ * AsyncLocalStorage). A warm-up that cannot run (here: the workers' TMPDIR does not exist, so its
+ * throwaway socket cannot be made) is a warning in the server's log naming the worker and why, and
+ * the worker serves all the same.
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import type { LogRecord } from '@forkd/client'
-import { startEnv, waitFor, workerChildren, type TestEnv } from '../support/harness.js'
+import { join } from 'node:path'
+import { serverLog, startEnv, waitFor, workerChildren, type TestEnv } from '../support/harness.js'
 
 type Witness = { warm(): number; calls(): number; logged(message: string): number }
 
@@ -34,6 +37,24 @@ describe('the warm-up of a spare', () => {
       c.release()
       await waitFor(() => records.some((r) => r.level === 'done'), 'the done record of the release')
       expect(records.filter((r) => r.level === 'info').map((r) => [r.message, r.method, r.pid])).toEqual([['first real log record', 'logged', c.worker.pid]])
+      // every worker started (the one served, the spares started after it) warmed up
+      await waitFor(() => env!.server.status().starting === 0 && env!.server.status().spares >= 1 && env!.server.status().started >= 2, 'the next spare')
+      expect(serverLog.filter((r) => r.message.includes('could not warm up'))).toEqual([])
     })
   }
+
+  it('that cannot run is a warning naming the worker and why, and the worker serves all the same', async () => {
+    const missing = join(process.env.TMPDIR ?? '/tmp', `forkd-no-such-dir-${process.pid}`)
+    const before = serverLog.length
+    env = await startEnv('warm-up-witness.mjs', { spares: 1, env: { ...process.env, TMPDIR: missing } })
+    const client = env.client<Witness>({ minWorkers: 0 })
+    const c = await client.checkout()
+    env.pids.add(c.worker.pid)
+    expect(await c.calls()).toBe(1)
+    c.release()
+    const warnings = serverLog.slice(before).filter((r) => r.message.includes('could not warm up'))
+    expect(warnings.length).toBeGreaterThanOrEqual(1)
+    expect(warnings[0]).toMatchObject({ level: 'warn' })
+    expect(warnings[0]!.message).toMatch(/^forkd-worker:\(\d+\)\[\d+\] could not warm up \(listen (ENOENT|EACCES)[^)]*.*forkd-no-such-dir-[^)]*\); it serves all the same/)
+  })
 })

@@ -82,7 +82,7 @@ export type ServerToWorker =
 /** Worker → server. */
 export type WorkerToServer =
   /** The module is loaded and setup has finished (successfully or not). */
-  | { type: 'ready'; setupFailed: boolean; report?: WorkerReport }
+  | { type: 'ready'; setupFailed: boolean; warmUpFailed?: string; report?: WorkerReport }
   /**
    * The module could not be loaded; the worker exits right after. `message` is for people (it may
    * span lines: a syntax error's source line and caret); `error` is what was thrown, when something

@@ -432,6 +432,8 @@ export class WorkerPool {
     this.#failuresInARow = 0
     this.#startupSignalDeaths = 0
     if (worker.setupFailed) this.#log.warn(`${worker.label} setup failed; its client will see the setup exception`)
+    if (worker.warmUpFailed !== undefined)
+      this.#log.warn(`${worker.label} could not warm up (${worker.warmUpFailed}); it serves all the same, and its first client waits for Node to compile what the warm-up would have`)
     this.#log.debug(`${worker.label} ready`, { worker: worker.id, pid: worker.pid })
     if (this.#phase === 'starting') {
       this.#phase = 'running'

@@ -121,6 +121,7 @@ export class WorkerProcess {
   /** Set once the server asked the process to end (a spare or a starting worker). */
   #endedFor: string | undefined
   #setupFailed = false
+  #warmUpFailed: string | undefined
   #loadFailure: string | undefined
   #loadError: Error | undefined
   #retiredFor: string | undefined
@@ -191,6 +192,11 @@ export class WorkerProcess {
   /** Whether the worker's setup threw (known once it is ready); its client then sees that error. */
   get setupFailed(): boolean {
     return this.#setupFailed
+  }
+
+  /** Why the spare's warm-up did not complete, if it did not (known once it is ready). */
+  get warmUpFailed(): string | undefined {
+    return this.#warmUpFailed
   }
 
   /** When the worker last answered a heartbeat (or was handed a connection), epoch ms. */
@@ -331,6 +337,7 @@ export class WorkerProcess {
       case 'ready':
         if (this.#state !== 'starting') return
         this.#setupFailed = message.setupFailed === true
+        this.#warmUpFailed = typeof message.warmUpFailed === 'string' ? message.warmUpFailed : undefined
         this.#moveTo('spare')
         break
       case 'load-failed':

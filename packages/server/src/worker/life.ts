@@ -423,9 +423,9 @@ export async function runWorker(): Promise<void> {
   listenToSignals(definition)
   const setup = runSetup(definition)
   process.on('message', (message: ServerToWorker, handle: unknown) => onServerMessage(message, handle, definition, setup))
-  await Promise.all([setup.done, prewarm({ hello: helloFor(definition), maxPayload: config.maxPayload, handshakeTimeout: config.handshakeTimeout, callScope })])
+  const [, warmUpFailed] = await Promise.all([setup.done, prewarm({ hello: helloFor(definition), maxPayload: config.maxPayload, handshakeTimeout: config.handshakeTimeout, callScope })])
   if (!process.connected) return onServerGone()
   if (setup.failed) process.stderr.write(`forkd worker: setup failed: ${(setup.error as Error)?.stack ?? String(setup.error)}\n`)
   moveTo({ state: 'spare' })
-  toServer({ type: 'ready', setupFailed: setup.failed, report: report() })
+  toServer({ type: 'ready', setupFailed: setup.failed, ...(warmUpFailed === undefined ? {} : { warmUpFailed }), report: report() })
 }

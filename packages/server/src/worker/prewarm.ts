@@ -6,7 +6,8 @@
  * on a 2-core machine, the first call on a fresh worker took about 2 ms against 0.1 ms for a warm
  * one when only the upgrade was warmed.
  *
- * The server side is the real one: the upgrade goes through acceptUpgrade (without TLS or a token,
+ * The server side is the real one (the client side is a bare socket, warm-client.ts): the upgrade
+ * goes through acceptUpgrade (without TLS or a token,
  * whose branches stay cold), and the checkout through a real WorkerSession serving a method of its
  * own (never the module's: a worker module's methods may have effects), in the same call scope as
  * the real sessions: its hello, two frames of calls and the release. Best effort: any failure or a
@@ -17,12 +18,11 @@ import { unlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { Codec, MessageType, SUBPROTOCOL, type HelloInfo } from '@forkd/protocol'
-import type { WebSocket } from 'ws'
-import { ws as wsPackage } from '@forkd/protocol/ws'
+import { Codec, MessageType, type HelloInfo } from '@forkd/protocol'
 import { currentSink, installSink } from './context.js'
 import { WorkerSession, type CallScope, type SetupState } from './session.js'
 import { acceptUpgrade } from './upgrade.js'
+import { WarmClient } from './warm-client.js'
 
 const warmDefinition = { interface: { warm: (x: unknown) => x } }
 const noSetup: SetupState = { done: Promise.resolve(), settled: true, failed: false, error: undefined }
@@ -34,7 +34,8 @@ export interface PrewarmOptions {
   callScope: AsyncLocalStorage<CallScope> | undefined
 }
 
-export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }: PrewarmOptions): Promise<void> {
+/** Resolves with why the warm-up did not complete, or undefined when it did; never rejects. */
+export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }: PrewarmOptions): Promise<string | undefined> {
   const path = join(tmpdir(), `forkd-warm-${process.pid}.sock`)
   // With one connection per process a session installs itself as the sink of `log` and `emit`;
   // the real sessions must find the process as it was.
@@ -47,42 +48,30 @@ export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }
       gone() {},
     }))
   const codec = new Codec()
-  let client: WebSocket | undefined
-  const deadline = new Promise<void>((resolve) => setTimeout(resolve, 2_000).unref())
+  let client: WarmClient | undefined
+  const deadline = new Promise<string>((resolve) => setTimeout(() => resolve('it took more than 2 s'), 2_000).unref())
+  const oks = (payloads: Buffer[]) => payloads.flatMap((p) => codec.decodeFrame(p) as unknown[][]).filter((m) => m[0] === MessageType.Ok).length
   try {
-    await Promise.race([
+    return await Promise.race([
       (async () => {
         await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve))
-        client = new wsPackage.WebSocket(`ws+unix://${path}:/forkd`, SUBPROTOCOL, { perMessageDeflate: false, generateMask: (m) => m.fill(0) })
-        const ws = client
-        const messages: unknown[][] = []
-        let wake: (() => void) | undefined
-        ws.on('message', (data) => {
-          messages.push(...(codec.decodeFrame(data as Buffer) as unknown[][]))
-          wake?.()
-        })
-        const replies = (n: number) => new Promise<void>((resolve, reject) => {
-          const check = () => {
-            if (messages.filter((m) => m[0] === MessageType.Ok).length >= n) resolve()
-            else wake = check
-          }
-          ws.once('close', () => reject(new Error('warm-up connection closed')))
-          check()
-        })
-        await new Promise<void>((resolve, reject) => ws.once('open', resolve).once('error', reject))
-        ws.send(codec.frame([codec.encode([MessageType.Call, 1, 0, 'warm', ['warm'], 0])]))
-        await replies(1)
-        ws.send(codec.frame([codec.encode([MessageType.Call, 2, 0, 'warm', [2], 0]), codec.encode([MessageType.Call, 3, 0, 'warm', [{ warm: true }], 0])]))
-        await replies(3)
-        ws.send(codec.frame([codec.encode([MessageType.Done])]))
-        ws.close(1000)
+        client = new WarmClient(path)
+        await client.until((payloads) => payloads.length >= 1) // the hello
+        client.send(codec.frame([codec.encode([MessageType.Call, 1, 0, 'warm', ['warm'], 0])]))
+        await client.until((payloads) => oks(payloads) >= 1)
+        client.send(codec.frame([codec.encode([MessageType.Call, 2, 0, 'warm', [2], 0]), codec.encode([MessageType.Call, 3, 0, 'warm', [{ warm: true }], 0])]))
+        await client.until((payloads) => oks(payloads) >= 3)
+        client.send(codec.frame([codec.encode([MessageType.Done])]))
+        client.close()
+        return undefined
       })(),
       deadline,
     ])
-  } catch {
+  } catch (error) {
     // nothing to warm is no reason to fail
+    return (error as Error)?.message ?? String(error)
   } finally {
-    client?.terminate()
+    client?.destroy()
     server.close()
     installSink(sinkBefore)
     try {
