@@ -37,10 +37,20 @@ describe('connection flood', () => {
     await waitFor(() => env!.server.status().spares === spares, 'the spares')
     const baseline = env.server.status()
 
+    // Two views of how many worker processes live at once: the ones /proc shows under their forkd
+    // title (set once a worker's runtime has loaded), and the server's own count, which includes
+    // processes still starting. On a loaded machine starts are slow, and while spares' connections
+    // hold their workers /proc may show no more titled processes than the spares, so the growth
+    // past the spares is read from the server's count.
     let most = 0
+    let mostLive = 0
     let served = 0
     const startedAt = Date.now()
-    const sampler = setInterval(() => (most = Math.max(most, workerChildren().length)), 20)
+    const sampler = setInterval(() => {
+      most = Math.max(most, workerChildren().length)
+      const s = env!.server.status()
+      mostLive = Math.max(mostLive, s.starting + s.spares + s.active + s.draining + s.ending)
+    }, 20)
     try {
       const client = env.client<{ echo(x: number): number }>({ minWorkers: 0, maxWorkers: 8, timeout: 60_000 })
       const sockets = Array.from({ length: flood }, (_, i) => floodSocket(env!.path, i % 3))
@@ -75,9 +85,11 @@ describe('connection flood', () => {
     } finally {
       clearInterval(sampler)
     }
-    console.log(`connection-flood: at most ${most} worker processes, ${env.server.status().refused} connections refused (503), ${env.server.status().started} workers started, ${served}/20 checkouts served, back to ${spares} spares after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`)
+    console.log(`connection-flood: at most ${most} worker processes seen (${mostLive} counted by the server), ${env.server.status().refused} connections refused (503), ${env.server.status().started} workers started, ${served}/20 checkouts served, back to ${spares} spares after ${((Date.now() - startedAt) / 1000).toFixed(1)} s`)
     expect(most).toBeLessThanOrEqual(maxWorkers)
-    expect(most).toBeGreaterThan(spares)
+    expect(mostLive).toBeLessThanOrEqual(maxWorkers)
+    // the flood made the server start workers past its spares, so the bounds above were tested
+    expect(mostLive).toBeGreaterThan(spares)
     expect(env.server.state).toBe('listening')
     const after = env.server.status()
     expect(after.started).toBe(after.exited + spares)
