@@ -22,10 +22,8 @@ export function currentSink(): CallContextSink | undefined {
   return (globalThis as Slot)[slot]
 }
 
-const sink = currentSink
-
 function write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
-  const s = sink()
+  const s = currentSink()
   if (s !== undefined) s.log(level, String(message), fields ?? null)
   else if (level !== 'debug') process.stderr.write(`${level}: ${message}${fields ? ' ' + JSON.stringify(fields) : ''}\n`)
 }
@@ -68,5 +66,5 @@ export const log = {
  * order and before the call's result. Throws UnencodableError if `data` cannot be encoded.
  */
 export function emit(name: string, data?: unknown): void {
-  sink()?.emit(String(name), data)
+  currentSink()?.emit(String(name), data)
 }
