@@ -50,17 +50,22 @@ export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }
   const codec = new Codec()
   let client: WarmClient | undefined
   const deadline = new Promise<string>((resolve) => setTimeout(() => resolve('it took more than 2 s'), 2_000).unref())
-  const oks = (payloads: Buffer[]) => payloads.flatMap((p) => codec.decodeFrame(p) as unknown[][]).filter((m) => m[0] === MessageType.Ok).length
+  let frames = 0
+  let oks = 0
+  const onPayload = (payload: Buffer) => {
+    frames++
+    for (const m of codec.decodeFrame(payload) as unknown[][]) if (m[0] === MessageType.Ok) oks++
+  }
   try {
     return await Promise.race([
       (async () => {
         await new Promise<void>((resolve, reject) => server.once('error', reject).listen(path, resolve))
-        client = new WarmClient(path)
-        await client.until((payloads) => payloads.length >= 1) // the hello
+        client = new WarmClient(path, onPayload)
+        await client.until(() => frames >= 1) // the hello
         client.send(codec.frame([codec.encode([MessageType.Call, 1, 0, 'warm', ['warm'], 0])]))
-        await client.until((payloads) => oks(payloads) >= 1)
+        await client.until(() => oks >= 1)
         client.send(codec.frame([codec.encode([MessageType.Call, 2, 0, 'warm', [2], 0]), codec.encode([MessageType.Call, 3, 0, 'warm', [{ warm: true }], 0])]))
-        await client.until((payloads) => oks(payloads) >= 3)
+        await client.until(() => oks >= 3)
         client.send(codec.frame([codec.encode([MessageType.Done])]))
         client.close()
         return undefined

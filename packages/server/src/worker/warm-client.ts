@@ -18,12 +18,13 @@ export class WarmClient {
   readonly #socket: Socket
   #buffered = Buffer.alloc(0)
   #upgraded = false
+  readonly #onPayload: (payload: Buffer) => void
   #wake: (() => void) | undefined
   #failed: Error | undefined
-  /** Payloads of the binary frames received, in order. */
-  readonly payloads: Buffer[] = []
 
-  constructor(path: string) {
+  /** `onPayload` gets the payload of every binary frame received, in order. */
+  constructor(path: string, onPayload: (payload: Buffer) => void) {
+    this.#onPayload = onPayload
     this.#socket = connect(path, () => this.#socket.write(upgradeRequest))
     this.#socket.on('data', (chunk: Buffer) => this.#read(chunk))
     const fail = (error: Error) => {
@@ -34,11 +35,11 @@ export class WarmClient {
     this.#socket.on('close', () => fail(new Error('warm-up connection closed')))
   }
 
-  /** Resolves once `test` holds for what was received; rejects if the connection ends first. */
-  until(test: (payloads: Buffer[]) => boolean): Promise<void> {
+  /** Resolves once `test` holds (checked after each read); rejects if the connection ends first. */
+  until(test: () => boolean): Promise<void> {
     return new Promise((resolve, reject) => {
       const check = () => {
-        if (test(this.payloads)) resolve()
+        if (test()) resolve()
         else if (this.#failed !== undefined) reject(this.#failed)
         else this.#wake = check
       }
@@ -80,7 +81,7 @@ export class WarmClient {
         head = 4
       } else if (length === 127) return void this.#socket.destroy(new Error('warm-up frame too large'))
       if (data.length < head + length) break
-      if ((data[0]! & 0x0f) === 0x2) this.payloads.push(data.subarray(head, head + length))
+      if ((data[0]! & 0x0f) === 0x2) this.#onPayload(data.subarray(head, head + length))
       data = data.subarray(head + length)
     }
     this.#buffered = data
