@@ -20,13 +20,12 @@
  * (the timing of processes still differs from run to run).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AbortedError, CancelledError, Client, TimeoutError, WorkerDiedError, type Checkout } from '@forkd/client'
-import { fixture, isAlive, procStat, tempDir, waitFor } from '../support/harness.js'
-import { cliPath, processesTagged, uniqueTag, killTagged } from '../support/cli.js'
-import { ProcessTracker, describeFds, heapAfterGc, killAll, openFds, prng, signal, collectUnhandled } from '../support/faults.js'
+import { fixture, isAlive, procStat, waitFor } from '../support/harness.js'
+import { cliPath, faultRunScene, processesTagged } from '../support/cli.js'
+import { describeFds, heapAfterGc, killAll, openFds, prng, signal, collectUnhandled } from '../support/faults.js'
 
 /** Timeout of every checkout but the 'timeout' fault's: well above a server's restart on a loaded machine. */
 const checkoutTimeout = 20_000
@@ -141,14 +140,7 @@ describe('chaos: steady checkout load under injected faults', () => {
 
     const fdsAtStart = openFds()
     const fdListAtStart = describeFds()
-    const dir = tempDir()
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-    const path = join(dir, 's.sock')
-    const tag = uniqueTag()
-    cleanups.push(() => killTagged(tag))
-    const tracker = new ProcessTracker(50)
-    tracker.start()
-    cleanups.push(() => tracker.stop())
+    const { path, tag, tracker } = faultRunScene(cleanups)
 
     // ---- servers: `forkd serve` processes on one path; only the last bytes of their logs are kept
     const servers: ServeProcess[] = []

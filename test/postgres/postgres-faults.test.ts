@@ -32,8 +32,6 @@
  * FORKD_PG_FAULTS_SEED=N replays the same choices of faults (process timing still differs);
  * FORKD_PG_FAULTS_MS=N runs the callers for N ms instead of 20 s.
  */
-import { join } from 'node:path'
-import { rmSync } from 'node:fs'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { AbortedError, CancelledError, Client, TimeoutError, WorkerDiedError, WorkerError } from '@forkd/client'
 import {
@@ -41,9 +39,9 @@ import {
   type PostgresCheckout, type PostgresClient, type Transfer,
 } from '../../examples/postgres/bank.js'
 import { requirePostgresWorker, startPostgres, type PgCluster, type PostgresWorker } from '../support/postgres.js'
-import { tempDir, waitFor } from '../support/harness.js'
-import { processesTagged, serveCli, uniqueTag, type ServeProcess, killTagged } from '../support/cli.js'
-import { ProcessTracker, prng, signal, collectUnhandled } from '../support/faults.js'
+import { waitFor } from '../support/harness.js'
+import { faultRunScene, processesTagged, serveCli, type ServeProcess } from '../support/cli.js'
+import { prng, signal, collectUnhandled } from '../support/faults.js'
 
 const accounts = 20
 const opening = 1_000
@@ -166,14 +164,7 @@ describe('PostgreSQL under faults: concurrent transfers while workers, calls, ch
     const unhandled = collectUnhandled(cleanups)
 
     const worker = requirePostgresWorker()
-    const dir = tempDir()
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
-    const path = join(dir, 's.sock')
-    const tag = uniqueTag()
-    cleanups.push(() => killTagged(tag))
-    const tracker = new ProcessTracker(50)
-    tracker.start()
-    cleanups.push(() => tracker.stop())
+    const { path, tag, tracker } = faultRunScene(cleanups)
 
     // ---- servers: `forkd serve` processes on one path, each tracked with every process below it
     const servers: ServeProcess[] = []

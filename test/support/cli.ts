@@ -3,10 +3,11 @@
  * stderr so a test knows when it listens and can read what it logged.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readdirSync, readFileSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { killAll } from './faults.js'
-import { fixture, isAlive, waitFor } from './harness.js'
+import { killAll, ProcessTracker } from './faults.js'
+import { fixture, isAlive, tempDir, waitFor } from './harness.js'
 
 export const cliPath = fileURLToPath(new URL('../../packages/server/dist/cli.js', import.meta.url))
 
@@ -84,6 +85,23 @@ export function killTagged(tag: string): void {
 /** A tag for processesTagged(), unique to this test process and call. */
 export function uniqueTag(): string {
   return `${process.pid}-${Date.now()}-${Math.random().toString(36).slice(2, 8)}`
+}
+
+/**
+ * What a long fault run of `forkd serve` processes starts from: a socket path in a temporary
+ * folder, a tag for every process it starts, and a tracker (polling every 50 ms, started) of the
+ * processes below the servers it adds. `cleanups` gets the steps that stop the tracker, SIGKILL
+ * every tagged process and remove the folder.
+ */
+export function faultRunScene(cleanups: (() => void | Promise<void>)[]): { path: string; tag: string; tracker: ProcessTracker } {
+  const dir = tempDir()
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }))
+  const tag = uniqueTag()
+  cleanups.push(() => killTagged(tag))
+  const tracker = new ProcessTracker(50)
+  tracker.start()
+  cleanups.push(() => tracker.stop())
+  return { path: join(dir, 's.sock'), tag, tracker }
 }
 
 
