@@ -15,6 +15,8 @@ const bad: [string, Record<string, unknown>, RegExp][] = [
   ['timeout string', { connect: '/x', timeout: '5s' }, /"timeout" must be a number of milliseconds/],
   ['maxCheckouts zero', { connect: '/x', maxCheckouts: 0 }, /"maxCheckouts" must be an integer ≥ 1 or Infinity, got 0/],
   ['reforkAfterError string', { connect: '/x', reforkAfterError: 'no' }, /"reforkAfterError" must be a boolean, got "no"/],
+  ['trackCheckoutSites a number', { connect: '/x', trackCheckoutSites: 1 }, /"trackCheckoutSites" must be true, false or "sampled", got 1/],
+  ['trackCheckoutSites another word', { connect: '/x', trackCheckoutSites: 'all' }, /"trackCheckoutSites" must be true, false or "sampled", got "all"/],
   ['unknown option', { connect: '/x', max_workers: 3 }, /option "max_workers" must be one of the known options/],
   ['connect missing names the other forms', {}, /got undefined \(or a list of endpoints, \{ dns, port \} or \{ srv \}\)$/],
   ['connect an empty list', { connect: [] }, /option "connect" must be a non-empty list \(a list of endpoints, \{ dns, port \} or \{ srv \}\), got \[\]/],
@@ -55,6 +57,22 @@ describe('Client options', () => {
     const client = new Client({ connect: '/nonexistent/forkd.sock' })
     expect(client.options).toMatchObject({ minWorkers: 2, maxWorkers: 20, timeout: 30_000, maxCheckouts: Infinity, reforkAfterError: true })
     await client.close()
+  })
+
+  it('sample checkout sites by default, and record none when NODE_ENV is production', async () => {
+    const saved = process.env.NODE_ENV
+    try {
+      process.env.NODE_ENV = 'test'
+      const sampled = new Client({ connect: '/nonexistent/forkd.sock', autostart: false })
+      process.env.NODE_ENV = 'production'
+      const production = new Client({ connect: '/nonexistent/forkd.sock', autostart: false })
+      const explicit = new Client({ connect: '/nonexistent/forkd.sock', autostart: false, trackCheckoutSites: true })
+      expect([sampled.options.trackCheckoutSites, production.options.trackCheckoutSites, explicit.options.trackCheckoutSites]).toEqual(['sampled', false, true])
+      await Promise.all([sampled.close(), production.close(), explicit.close()])
+    } finally {
+      if (saved === undefined) delete process.env.NODE_ENV
+      else process.env.NODE_ENV = saved
+    }
   })
 
   it('accept every form of connect, and name each server once', async () => {

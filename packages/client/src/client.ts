@@ -5,7 +5,8 @@
 import { EventEmitter } from 'node:events'
 import { describeEndpoint } from '@forkd/protocol'
 import { ClientClosedError } from './errors.js'
-import { captureSite } from './leak-tracking.js'
+import { captureSite, type SiteTracking } from './leak-tracking.js'
+import { SiteBudget } from './site-budget.js'
 import { toSinkFunction, type LogRecord } from './log-sink.js'
 import { checkTimeout, normalizeClientOptions, type ClientOptions, type NormalizedClientOptions } from './options.js'
 import type { PoolObserver, WorkerInfo, WorkerRef } from './pool-events.js'
@@ -67,6 +68,7 @@ export function isClient(value: unknown): boolean {
 export class Client<W = unknown> extends EventEmitter<ClientEvents> {
   readonly #options: NormalizedClientOptions
   readonly #pool: Pool
+  readonly #siteTracking: SiteTracking
   #draining: Promise<void> | undefined
   #closing: Promise<void> | undefined
 
@@ -75,6 +77,8 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
     super()
     this.#options = normalizeClientOptions(options as unknown as ClientOptions<never>)
     this.#pool = new Pool(this.#options, this.#observer())
+    const track = this.#options.trackCheckoutSites
+    this.#siteTracking = track === 'sampled' ? new SiteBudget() : track
     timingsOf.set(this, () => this.#pool.timings)
   }
 
@@ -128,7 +132,7 @@ export class Client<W = unknown> extends EventEmitter<ClientEvents> {
       priority,
       signal,
       sink: options.log === undefined ? undefined : toSinkFunction(options.log),
-      site: captureSite(this.#options.trackCheckoutSites, below),
+      site: captureSite(this.#siteTracking, below),
       trace,
     }
   }

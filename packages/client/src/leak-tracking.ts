@@ -2,9 +2,12 @@
  * Checkouts garbage-collected without `release()`: their worker is discarded and a warning says
  * where the checkout was made (FORKD_WARN_CHECKOUT_LEAKED).
  *
- * Recording where a checkout is made costs a stack capture. When site tracking is off (production)
- * the first leak is reported without a place and turns recording on, so the next one names it.
+ * Recording where a checkout is made costs a stack capture. When site tracking is off (production),
+ * or sampled and this checkout was not among those recorded, the first leak is reported without a
+ * place and turns recording on for every checkout, so the next one names it.
  */
+import type { SiteBudget } from './site-budget.js'
+
 
 /** What a leaked checkout needs to do when its proxy is collected. */
 export interface LeakTarget {
@@ -49,12 +52,15 @@ const registry = new FinalizationRegistry<LeakRecord>((record) => {
   }
 })
 
+/** Every checkout (`true`), none until a leak (`false`), or those a budget allows ('sampled'). */
+export type SiteTracking = boolean | SiteBudget
+
 /**
- * Captures the caller's site when tracking is on (or was turned on by an earlier leak). `below` is
- * the public function the user called: its frame and those above it are left out.
+ * Captures the caller's site when tracking says so (or an earlier leak turned recording on). `below`
+ * is the public function the user called: its frame and those above it are left out.
  */
-export function captureSite(track: boolean, below: Function): CheckoutSite | undefined {
-  if (!track && !recordSitesFromNowOn) return undefined
+export function captureSite(tracking: SiteTracking, below: Function): CheckoutSite | undefined {
+  if (tracking !== true && !recordSitesFromNowOn && (tracking === false || !tracking.take())) return undefined
   const site: CheckoutSite = {}
   const limit = Error.stackTraceLimit
   Error.stackTraceLimit = siteFrames
