@@ -113,4 +113,18 @@ describe('arguments and results (scenario 1 of docs/scenarios.md)', () => {
     expect(results[2]).toEqual({ status: 'fulfilled', value: 2 })
     c.release()
   })
+
+  it('calls the method each function was read as, however reads and calls interleave', async () => {
+    const client = env.client({ name: 'methods' })
+    const c = await client.checkout()
+    env.pids.add(c.worker.pid)
+    // The checkout keeps the function of the method read last: reading another must not rewire it.
+    const echo = c.echo
+    const add = c.add
+    expect(c.add).toBe(add)
+    const pending = [echo('e'), add(2, 3), c.echo('again'), add(4, 5), echo('last')]
+    expect(await Promise.all(pending)).toEqual(['e', 5, 'again', 9, 'last'])
+    c.release()
+    await expect(echo('after')).rejects.toMatchObject({ code: 'FORKD_ERR_CHECKOUT_RELEASED' })
+  })
 })

@@ -146,6 +146,13 @@ describe('assertEncodable', () => {
     }
   })
 
+  it('names where the unencodable value sits, in arrays, objects, maps and sets', () => {
+    expect(() => assertEncodable({ a: [1, () => 1] })).toThrow(new UnencodableError('cannot encode a function at a[1]'))
+    expect(() => assertEncodable([new Map([['k', { s: Symbol('x') }]])])).toThrow(new UnencodableError('cannot encode a symbol at [0].get("k").s'))
+    expect(() => assertEncodable(new Set([new URL('http://x')]))).toThrow(/^cannot encode an instance of URL at <item>: only plain objects/)
+    expect(() => assertEncodable(() => 1)).toThrow(new UnencodableError('cannot encode a function at the top level'))
+  })
+
   it('reports a cycle as nesting too deep', () => {
     const cyclic: Record<string, unknown> = {}
     cyclic.self = cyclic

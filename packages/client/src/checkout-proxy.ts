@@ -24,6 +24,9 @@ interface Target {
   /** The first proxy of the checkout, kept reachable by derived ones so leak tracking never fires while they are used. */
   root: object | undefined
   worker: WorkerIdentity | undefined
+  /** The method last read and its function: a loop calling one method makes one function, not one per call. */
+  lastName: string | undefined
+  lastMethod: ((...args: unknown[]) => Promise<unknown>) | undefined
 }
 
 const handler: ProxyHandler<Target> = {
@@ -46,9 +49,13 @@ const handler: ProxyHandler<Target> = {
     }
     // The other reserved names (promise and inspection machinery probes them) are no methods.
     if (isReservedMethodName(prop)) return undefined
+    if (prop === t.lastName) return t.lastMethod
     const onEvent = t.onEvent
     const signal = t.signal
-    return (...args: unknown[]) => state.call(prop, args, onEvent, signal)
+    const method = (...args: unknown[]) => state.call(prop, args, onEvent, signal)
+    t.lastName = prop
+    t.lastMethod = method
+    return method
   },
   set: () => false,
   has: (_t, prop) => typeof prop === 'string' && (controls.has(prop) || !isReservedMethodName(prop)),
@@ -61,6 +68,8 @@ export function createCheckoutProxy<W>(state: CheckoutState, callOptions?: CallO
   target.signal = callOptions?.signal
   target.callOptions = callOptions
   target.worker = undefined
+  target.lastName = undefined
+  target.lastMethod = undefined
   const proxy = new Proxy(target, handler)
   target.root = root ?? proxy
   return proxy as unknown as Checkout<W>

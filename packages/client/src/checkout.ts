@@ -32,9 +32,6 @@ interface PendingCall {
   resolve: (value: unknown) => void
   reject: (error: unknown) => void
   onEvent: ((name: string, data: unknown) => void) | undefined
-  /** When the call was made (kept when a log sink or timing needs it) and when it reached the head of the queue (performance.now() ms). */
-  madeAt: number
-  headAt: number
 }
 
 /**
@@ -77,6 +74,14 @@ export class CheckoutState implements Lessee, LeakTarget {
   readonly #settings: CheckoutSettings
   #inflight: PendingCall[] = []
   #head = 0
+  /**
+   * When the head call reached the head (performance.now() ms): its run and its timeout start
+   * then. One number for the checkout rather than one per call: a number stored per call would be a
+   * heap box per call, and a burst of pipelined calls keeps them all alive at once.
+   */
+  #headAt = 0
+  /** With a log sink only (its timer records say how long each call waited): when each call in `#inflight` was made, by index. */
+  readonly #madeAt: number[] | undefined
   #timer: NodeJS.Timeout | undefined
   #fatal: Error | undefined
   #epoch: number
@@ -104,6 +109,7 @@ export class CheckoutState implements Lessee, LeakTarget {
     this.#settings = settings
     this.#timed = settings.sink !== undefined || settings.timings !== undefined
     this.#clocked = this.#timed || settings.timeout !== Infinity
+    this.#madeAt = settings.sink !== undefined ? [] : undefined
     this.#epoch = conn.lease(this)
     const signal = settings.signal
     if (signal !== undefined) {
@@ -187,9 +193,10 @@ export class CheckoutState implements Lessee, LeakTarget {
     }
     const promise = new Promise(capture)
     const first = this.#inflight.length === this.#head
-    // madeAt only goes into the log sink's timer records; headAt of a call behind others is set when it reaches the head
-    const now = sink !== undefined || (first && this.#clocked) ? performance.now() : 0
-    this.#inflight.push({ id, method, resolve: capturedResolve, reject: capturedReject, onEvent, madeAt: now, headAt: now })
+    this.#inflight.push({ id, method, resolve: capturedResolve, reject: capturedReject, onEvent })
+    // A call behind others gets its #headAt when it reaches the head.
+    if (first && this.#clocked) this.#headAt = performance.now()
+    this.#madeAt?.push(first && this.#clocked ? this.#headAt : performance.now())
     if (first) this.#armTimer()
     if (signal !== undefined) {
       // Aborting the signal while this call is outstanding aborts the checkout.
@@ -210,7 +217,7 @@ export class CheckoutState implements Lessee, LeakTarget {
   /**
    * One timer per checkout, armed when a call becomes the head and nothing is armed. It is not
    * moved when the next call reaches the head: when it fires, it compares the head's own deadline
-   * (`headAt` + timeout) with the clock and arms itself again for what is left. A burst of replies
+   * (`#headAt` + timeout) with the clock and arms itself again for what is left. A burst of replies
    * then costs no timer work per reply, and sequential calls no clearTimeout and setTimeout each.
    * It is cleared when the checkout ends.
    */
@@ -233,7 +240,7 @@ export class CheckoutState implements Lessee, LeakTarget {
     if (head === undefined) return
     const timeout = this.#settings.timeout
     // A Node timer may fire up to a millisecond early by performance.now(): that is not yet late.
-    const left = head.headAt + timeout - performance.now()
+    const left = this.#headAt + timeout - performance.now()
     if (left >= 1) {
       this.#timer = setTimeout(() => this.#onTimer(), left)
       return
@@ -246,8 +253,9 @@ export class CheckoutState implements Lessee, LeakTarget {
     const call = this.#inflight[this.#head]
     if (call === undefined || call.id !== message[1])
       throw new ProtocolError(`worker replied to call ${message[1]}, but the next outstanding call is ${call?.id ?? 'none'}`)
+    const index = this.#head
     this.#inflight[this.#head++] = undefined as never
-    if (this.#timed) this.#recordTimes(call, message[0] === MessageType.Ok, at)
+    if (this.#timed) this.#recordTimes(call, index, message[0] === MessageType.Ok, at)
     if (message[0] === MessageType.Ok) {
       call.resolve(message[2])
     } else {
@@ -273,8 +281,14 @@ export class CheckoutState implements Lessee, LeakTarget {
       const queued = this.#inflight[i]!
       queued.reject(new CancelledError(`${this.#label(queued.method)}: not run, an earlier call on this checkout failed`, cause))
     }
+    this.#clearInflight()
+  }
+
+  /** Nothing is in flight any more. */
+  #clearInflight(): void {
     this.#inflight = []
     this.#head = 0
+    if (this.#madeAt !== undefined) this.#madeAt.length = 0
   }
 
   /** The head call got its reply at `at`: the next one starts its run and its timeout. */
@@ -282,17 +296,20 @@ export class CheckoutState implements Lessee, LeakTarget {
     if (this.#head === this.#inflight.length) {
       this.#inflight.length = 0
       this.#head = 0
+      if (this.#madeAt !== undefined) this.#madeAt.length = 0
       if (this.#released) this.#end()
       return
     }
-    this.#inflight[this.#head]!.headAt = at
+    this.#headAt = at
     this.#armTimer()
   }
 
-  /** The call got its outcome at `now`: its run time goes to the histogram and, with a log sink, a timer record. */
-  #recordTimes(call: PendingCall, ok: boolean, now: number): void {
-    this.#settings.timings?.run.record(now - call.headAt)
-    if (this.#settings.sink === undefined) return
+  /** The head call (at `index` of `#inflight`) got its outcome at `now`: its run time goes to the histogram and, with a log sink, a timer record. */
+  #recordTimes(call: PendingCall, index: number, ok: boolean, now: number): void {
+    const headAt = this.#headAt
+    this.#settings.timings?.run.record(now - headAt)
+    if (this.#madeAt === undefined) return
+    const madeAt = this.#madeAt[index]!
     this.#deliver({
       level: 'timer',
       time: Date.now(),
@@ -300,7 +317,7 @@ export class CheckoutState implements Lessee, LeakTarget {
       method: call.method ?? '()',
       pid: this.conn.info.pid,
       worker: this.conn.info.id,
-      fields: { ms: now - call.madeAt, queueWait: call.headAt - call.madeAt, run: now - call.headAt, ok },
+      fields: { ms: now - madeAt, queueWait: headAt - madeAt, run: now - headAt, ok },
     })
   }
 
@@ -360,14 +377,13 @@ export class CheckoutState implements Lessee, LeakTarget {
     const firstUnsent = Math.max(this.#head, this.#inflight.length - unsent)
     // The call the worker was running (a timeout, a death) ran until now; the ones behind it never ran.
     const timings = this.#settings.timings
-    if (timings !== undefined && this.#head < firstUnsent) timings.run.record(performance.now() - this.#inflight[this.#head]!.headAt)
+    if (timings !== undefined && this.#head < firstUnsent) timings.run.record(performance.now() - this.#headAt)
     for (let i = this.#head; i < this.#inflight.length; i++) {
       const call = this.#inflight[i]!
       if (i < firstUnsent) call.reject(error)
       else call.reject(new CancelledError(`${this.#label(call.method)}: not run, the checkout failed before this call was sent (${error.message})`, error))
     }
-    this.#inflight = []
-    this.#head = 0
+    this.#clearInflight()
     if (this.#released) this.#end()
   }
 

@@ -140,14 +140,29 @@ const plainPrototypes = new Set<unknown>([Object.prototype, null])
  * none.
  */
 export function assertEncodable(value: unknown, maxDepth: number = Limits.maxDepth, level = 2): void {
-  check(value, '', level, maxDepth)
+  try {
+    check(value, undefined, level, maxDepth)
+  } catch (error) {
+    // Paths are built only to name a failure: a value that passes costs no string per element.
+    if (error === namePath) check(value, '', level, maxDepth)
+    throw error
+  }
 }
 
-function tooDeep(path: string, maxDepth: number): never {
-  throw new UnencodableError(`value nested too deep at ${path || 'the top level'}: a message may nest arrays, maps and tags at most ${maxDepth} levels deep (is it cyclic?)`)
+/** Thrown by a check without paths: run it again with them, for the message. */
+const namePath = Symbol('name the path')
+
+/** `path` undefined: fail fast with `namePath` (nothing is built on the way); a string: fail with the error naming it. */
+function fail(path: string | undefined, message: (at: string) => string): never {
+  if (path === undefined) throw namePath
+  throw new UnencodableError(message(path || 'the top level'))
 }
 
-function check(value: unknown, path: string, level: number, maxDepth: number): void {
+function tooDeep(path: string | undefined, maxDepth: number): never {
+  fail(path, (at) => `value nested too deep at ${at}: a message may nest arrays, maps and tags at most ${maxDepth} levels deep (is it cyclic?)`)
+}
+
+function check(value: unknown, path: string | undefined, level: number, maxDepth: number): void {
   switch (typeof value) {
     case 'string': case 'number': case 'boolean': case 'undefined':
       return
@@ -156,15 +171,15 @@ function check(value: unknown, path: string, level: number, maxDepth: number): v
       if (level > maxDepth) tooDeep(path, maxDepth)
       return
     case 'function':
-      throw new UnencodableError(`cannot encode a function at ${path || 'the top level'}`)
+      fail(path, (at) => `cannot encode a function at ${at}`)
     case 'symbol':
-      throw new UnencodableError(`cannot encode a symbol at ${path || 'the top level'}`)
+      fail(path, (at) => `cannot encode a symbol at ${at}`)
   }
   if (value === null) return
   const obj = value as object
   if (Array.isArray(obj)) {
     if (level > maxDepth) tooDeep(path, maxDepth)
-    for (let i = 0; i < obj.length; i++) check(obj[i], `${path}[${i}]`, level + 1, maxDepth)
+    for (let i = 0; i < obj.length; i++) check(obj[i], path === undefined ? undefined : `${path}[${i}]`, level + 1, maxDepth)
     return
   }
   // Uint8Array, Buffer and DataView are byte strings, which nest nothing
@@ -181,21 +196,21 @@ function check(value: unknown, path: string, level: number, maxDepth: number): v
     // tag 259 around a map
     if (level + 1 > maxDepth) tooDeep(path, maxDepth)
     for (const [k, v] of obj) {
-      check(k, `${path}<key>`, level + 2, maxDepth)
-      check(v, `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k})`, level + 2, maxDepth)
+      check(k, path === undefined ? undefined : `${path}<key>`, level + 2, maxDepth)
+      check(v, path === undefined ? undefined : `${path}.get(${typeof k === 'string' ? JSON.stringify(k) : typeof k})`, level + 2, maxDepth)
     }
     return
   }
   if (obj instanceof Set) {
     // tag 258 around an array
     if (level + 1 > maxDepth) tooDeep(path, maxDepth)
-    for (const v of obj) check(v, `${path}<item>`, level + 2, maxDepth)
+    for (const v of obj) check(v, path === undefined ? undefined : `${path}<item>`, level + 2, maxDepth)
     return
   }
   const proto = Object.getPrototypeOf(obj)
   if (!plainPrototypes.has(proto)) {
     const name = (proto as { constructor?: { name?: string } }).constructor?.name ?? 'anonymous class'
-    throw new UnencodableError(`cannot encode an instance of ${name} at ${path || 'the top level'}: only plain objects, arrays, Map, Set, Date, RegExp, binary and primitives cross the wire`)
+    fail(path, (at) => `cannot encode an instance of ${name} at ${at}: only plain objects, arrays, Map, Set, Date, RegExp, binary and primitives cross the wire`)
   }
-  for (const key in obj) check((obj as Record<string, unknown>)[key], path ? `${path}.${key}` : key, level + 1, maxDepth)
+  for (const key in obj) check((obj as Record<string, unknown>)[key], path === undefined ? undefined : path ? `${path}.${key}` : key, level + 1, maxDepth)
 }
