@@ -17,6 +17,7 @@ import { Limits } from './constants.js'
 import { ProtocolError, UnencodableError } from './errors.js'
 import type { FrameBuffer } from './frame-buffer.js'
 import { writeSimpleMessage } from './simple-encoder.js'
+import { decodeSimpleFrame } from './simple-decoder.js'
 
 const { Decoder, Encoder } = cborX
 
@@ -116,7 +117,7 @@ export class Codec {
     try {
       const scan = this.#scan
       scanFrame(data, this.maxBatch, scan)
-      if (scan.safeInt64Count === 0) messages = this.#decoder.decodeMultiple(data) as unknown[]
+      if (scan.safeInt64Count === 0) messages = decodeSimpleFrame(data) ?? this.#decoder.decodeMultiple(data) as unknown[]
       else if (!scan.unsafeInt64) messages = this.#int64Decoder.decodeMultiple(data) as unknown[]
       else messages = this.#decoder.decodeMultiple(int64AsFloats(data, scan.safeInt64At, scan.safeInt64Count)) as unknown[]
     } catch (error) {
