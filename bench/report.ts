@@ -54,7 +54,7 @@ export function machineLines(run: RunInfo): string[] {
     `- **Date:** ${run.startedAt.toISOString()} (run took ${run.seconds.toFixed(0)} s, mode: ${run.mode})`,
     `- **Load average (1 min):** ${run.load[0].toFixed(2)} at start, ${run.load[1].toFixed(2)} at end (other processes on the machine skew absolute figures; the interleaved ratios less so)`,
     `- **Pinning:** ${run.placement}`,
-    `- **NODE_ENV:** ${process.env.NODE_ENV ?? '(unset)'} for the server and its workers and the production client (the client's trackCheckoutSites default follows it: off in production); workload 2 also runs a client constructed without it`,
+    `- **NODE_ENV:** ${process.env.NODE_ENV ?? '(unset)'} for the server and its workers and the production client (the client's trackCheckoutSites default follows it: false in production, 'sampled' without); workload 2 also runs a client constructed without it and one with trackCheckoutSites: true`,
     ...(process.env.NODE_EXTRA_CA_CERTS !== undefined ? ['- **Environment:** NODE_EXTRA_CA_CERTS left set (--keep-ca-certs): every process start, forkd\'s workers and plain `node` alike, parses that certificate file'] : []),
     ...(run.removedEnv.length === 0 ? [] : [`- **Environment:** ${run.removedEnv.join(', ')} removed before anything started: Node 20 parses the certificate file at every process start (about 50 ms of CPU on this machine), a cost of the machine that every start would pay, forkd's workers and plain \`node\` alike`]),
     `- **forkd server:** ${run.server}`,
