@@ -8,11 +8,11 @@
  *
  * With --before, an older build of @forkd/protocol is measured in the same rounds.
  */
-import { parseArgs } from 'node:util'
 import { Decoder, Encoder } from 'cbor-x/index-no-eval'
 import { Codec } from '@forkd/protocol'
+import { parseToolArgs } from '../lib/tool-args.js'
 
-const { values } = parseArgs({ options: { rounds: { type: 'string', default: '15' }, before: { type: 'string' } } })
+const { values } = parseToolArgs({ options: { rounds: { type: 'string', default: '15' }, before: { type: 'string' } } }, 'usage: node bench/dist/tools/codec-cost.js [--rounds N] [--before PATH/TO/protocol/dist/index.js]')
 const rounds = Number(values.rounds)
 
 const cborOptions = { useRecords: false, mapsAsObjects: true, useTag259ForMaps: true, tagUint8Array: false, copyBuffers: false } as const

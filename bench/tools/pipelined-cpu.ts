@@ -15,12 +15,12 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { parseArgs } from 'node:util'
+import { parseToolArgs } from '../lib/tool-args.js'
 
-const { values, positionals } = parseArgs({
+const { values, positionals } = parseToolArgs({
   options: { rounds: { type: 'string', default: '30' }, repeat: { type: 'string', default: '3' } },
   allowPositionals: true,
-})
+}, 'usage: node bench/dist/tools/pipelined-cpu.js [--rounds N] [--repeat N] [ROOT ...]')
 const rounds = Number(values.rounds)
 const repeat = Number(values.repeat)
 const here = resolve(fileURLToPath(new URL('../../..', import.meta.url)))

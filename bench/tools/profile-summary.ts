@@ -8,7 +8,7 @@
  * --by-file adds self time up per script (module) instead of per function: where start-up goes.
  */
 import { readFileSync } from 'node:fs'
-import { parseArgs } from 'node:util'
+import { parseToolArgs } from '../lib/tool-args.js'
 
 interface ProfileNode {
   id: number
@@ -20,12 +20,13 @@ interface Profile {
   timeDeltas: number[]
 }
 
-const { values, positionals } = parseArgs({
+const usage = 'usage: profile-summary.js [--top N] [--filter TEXT] [--no-idle] [--by-file] FILE.cpuprofile...'
+const { values, positionals } = parseToolArgs({
   options: { top: { type: 'string', default: '25' }, filter: { type: 'string' }, 'no-idle': { type: 'boolean', default: false }, 'by-file': { type: 'boolean', default: false } },
   allowPositionals: true,
-})
+}, usage)
 if (positionals.length === 0) {
-  console.error('usage: profile-summary.js [--top N] [--filter TEXT] [--no-idle] [--by-file] FILE.cpuprofile...')
+  console.error(usage)
   process.exit(2)
 }
 

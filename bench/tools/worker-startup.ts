@@ -22,15 +22,15 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { parseArgs } from 'node:util'
 import { benchFile } from '../lib/context.js'
 import { liveProcessCpuMs, reapedChildrenCpuMs } from '../lib/cpu-time.js'
 import { median } from '../lib/stats.js'
+import { parseToolArgs } from '../lib/tool-args.js'
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url))
 const entry = join(repoRoot, 'packages/server/dist/worker/entry.js')
 
-const { values } = parseArgs({
+const { values } = parseToolArgs({
   options: {
     only: { type: 'string', default: 'imports,entry,width' },
     starts: { type: 'string', default: '20' },
@@ -38,7 +38,7 @@ const { values } = parseArgs({
     'exec-argv': { type: 'string', default: '' },
     prof: { type: 'string' },
   },
-})
+}, 'usage: node bench/dist/tools/worker-startup.js [--only imports,entry,width] [--starts N] [--widths 1,2,4] [--exec-argv "--flag ..."] [--prof DIR]')
 const parts = new Set(values.only.split(','))
 const starts = Number(values.starts)
 const widths = [...new Set(values.widths.split(',').map(Number))]
