@@ -24,4 +24,10 @@ describe('connect options', () => {
     expectTypeOf<'endpointRemoved'>().toMatchTypeOf<RemoveReason>()
     expectTypeOf<'unresponsive'>().toMatchTypeOf<RemoveReason>()
   })
+
+  it('take trackCheckoutSites as true, false or "sampled", nothing else', () => {
+    expectTypeOf<ClientOptions['trackCheckoutSites']>().toEqualTypeOf<boolean | 'sampled' | undefined>()
+    // @ts-expect-error: no other word
+    expectTypeOf<'all'>().toMatchTypeOf<ClientOptions['trackCheckoutSites']>()
+  })
 })
