@@ -44,6 +44,7 @@ describe('forkd usage errors', () => {
     ['a count the server refuses, in flag terms', () => serve('--max-workers', '0'), 'forkd: --max-workers must be an integer ≥ 1, got 0\n' + serveUsage],
     ['a fractional count', () => serve('--spares', '1.5'), 'forkd: --spares must be an integer ≥ 0, got 1.5\n' + serveUsage],
     ['a timeout the server refuses, in flag terms', () => serve('--hung-worker-timeout', '-5'), 'forkd: --hung-worker-timeout must be a number of milliseconds > 0, or Infinity, got -5\n' + serveUsage],
+    ['a start timeout of zero', () => serve('--start-timeout', '0'), 'forkd: --start-timeout must be a number of milliseconds > 0, or Infinity, got 0\n' + serveUsage],
     ['a payload limit of zero', () => serve('--max-payload', '0'), 'forkd: --max-payload must be an integer ≥ 1, got 0\n' + serveUsage],
     ['a payload limit that is not a size', () => serve('--max-payload', '64MB'), 'forkd: --max-payload must be a number of bytes (e.g. 1048576, 512KiB or 64MiB), got "64MB"\n' + serveUsage],
     ['a socket mode that is not octal', () => serve('--socket-mode', '888'), 'forkd: --socket-mode must be an octal file mode from 0 to 777 (e.g. 660), got "888"\n' + serveUsage],

@@ -39,7 +39,7 @@ describe('forkd status', () => {
     // The status connection itself is served by a worker, taken from the spares.
     expect(before).toMatchObject({
       pid: server.pid, version, protocol: 1, name: 'st', state: 'listening', listen: path,
-      active: 1, pending: 0, exited: 0, refused: 0, killed: { hung: 0, unresponsive: 0, shutdown: 0 }, exits: {},
+      active: 1, pending: 0, exited: 0, refused: 0, killed: { hung: 0, unresponsive: 0, shutdown: 0, startTimeout: 0 }, exits: {},
     })
     expect(before.uptime).toEqual(expect.any(Number))
     expect(before.started).toBeGreaterThanOrEqual(2)
@@ -61,7 +61,7 @@ describe('forkd status', () => {
     expect(after).toMatchObject({
       pid: server.pid, version, state: 'listening',
       active: 2, // the held checkout and the status connection
-      killed: { hung: 1, unresponsive: 1, shutdown: 0 },
+      killed: { hung: 1, unresponsive: 1, shutdown: 0, startTimeout: 0 },
       exits: { SIGKILL: 2, '3': 1 },
     })
     expect(after.uptime as number).toBeGreaterThan(before.uptime as number)
@@ -69,7 +69,7 @@ describe('forkd status', () => {
     expect(after.exited as number).toBeGreaterThanOrEqual(3)
     expect(after.spares as number).toBeLessThanOrEqual(2)
     // fetchStatus() is what the command prints.
-    expect(await fetchStatus(path)).toMatchObject({ pid: server.pid, killed: { hung: 1, unresponsive: 1, shutdown: 0 } })
+    expect(await fetchStatus(path)).toMatchObject({ pid: server.pid, killed: { hung: 1, unresponsive: 1, shutdown: 0, startTimeout: 0 } })
 
     held.release()
     await client.close()

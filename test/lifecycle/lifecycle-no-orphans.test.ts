@@ -69,7 +69,7 @@ describe('no orphan workers', () => {
     await waitFor(() => env.server.status().active === 0, 'the server to count no active worker')
     await waitFor(() => env.server.status().spares === 1, 'the spare')
     expect(workerChildren().filter((pid) => pids.includes(pid))).toEqual([])
-    expect(env.server.status()).toMatchObject({ exited: pids.length, killed: { hung: 0, unresponsive: 0, shutdown: 0 }, exits: { '0': pids.length } })
+    expect(env.server.status()).toMatchObject({ exited: pids.length, killed: { hung: 0, unresponsive: 0, shutdown: 0, startTimeout: 0 }, exits: { '0': pids.length } })
   })
 
   it('leaves no forkd process when the parent of a Server.fork server, holding checkouts on it, is killed with SIGKILL', async () => {

@@ -20,6 +20,8 @@ const invalid: [string, Record<string, unknown>, RegExp][] = [
   ['fractional spares', { spares: 1.5 }, /"spares" must be an integer ≥ 0, got 1.5/],
   ['a zero hungWorkerTimeout', { hungWorkerTimeout: 0 }, /"hungWorkerTimeout" must be a number of milliseconds > 0, or Infinity, got 0/],
   ['a string hungWorkerTimeout', { hungWorkerTimeout: '5s' }, /"hungWorkerTimeout" must be .*got "5s"/],
+  ['a negative startTimeout', { startTimeout: -1 }, /"startTimeout" must be a number of milliseconds > 0, or Infinity, got -1/],
+  ['a string startTimeout', { startTimeout: '1m' }, /"startTimeout" must be .*got "1m"/],
   ['a socketMode above 0o777', { socketMode: 0o1777 }, /"socketMode" must be a file mode between 0 and 0o777, got 1023/],
   ['an Infinity handshakeTimeout', { handshakeTimeout: Infinity }, /"handshakeTimeout" must be a number of milliseconds > 0, got Infinity/],
   ['zero maxWorkers', { maxWorkers: 0 }, /"maxWorkers" must be an integer ≥ 1, got 0/],

@@ -7,7 +7,7 @@ const row = (id: number, over: Partial<WorkerRow> = {}): WorkerRow =>
 
 const status = (workers: WorkerRow[], calls = 0): ServerStatus => ({
   pid: 42, version: '0.1.0', protocol: 1, name: 'app', state: 'listening', uptime: 65_000, listen: '/run/app.sock', refused: 0,
-  concurrency: 1, spares: 1, active: 2, draining: 0, starting: 0, ending: 0, pending: 0, started: 4, exited: 1, killed: { hung: 1, unresponsive: 0, shutdown: 0 },
+  concurrency: 1, spares: 1, active: 2, draining: 0, starting: 0, ending: 0, pending: 0, started: 4, exited: 1, killed: { hung: 1, unresponsive: 0, shutdown: 0, startTimeout: 0 },
   exits: { SIGKILL: 1 }, calls, workers,
 })
 

@@ -53,7 +53,7 @@ export function metricsText(status: ServerStatus): string {
     { name: 'forkd_workers_started_total', type: 'counter', help: 'Worker processes started.', samples: [[l(), status.started]] },
     { name: 'forkd_worker_exits_total', type: 'counter', help: 'Worker processes that exited, by exit code or signal.',
       samples: Object.entries(status.exits).map(([exit, n]) => [l({ exit }), n]) },
-    { name: 'forkd_workers_killed_total', type: 'counter', help: 'Workers the server killed, by reason (hung, unresponsive, shutdown).',
+    { name: 'forkd_workers_killed_total', type: 'counter', help: 'Workers the server killed, by reason (hung, unresponsive, shutdown, startTimeout).',
       samples: Object.entries(status.killed).map(([reason, n]) => [l({ reason }), n]) },
     { name: 'forkd_connections_refused_total', type: 'counter', help: 'Connections refused with 503 (at maxWorkers, pending queue full).', samples: [[l(), status.refused]] },
     { name: 'forkd_calls_total', type: 'counter', help: 'Calls run by all workers, exited ones included.', samples: [[l(), status.calls]] },

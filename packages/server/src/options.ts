@@ -50,6 +50,13 @@ export interface ServerOptions {
   concurrency?: number
   /** A worker busy on one call (or not answering heartbeats) for longer is killed, in ms. Default 300 000. */
   hungWorkerTimeout?: number
+  /**
+   * A worker not ready this long after it was started (its module loaded, `setup` done, warmed up)
+   * is killed, in ms, or Infinity for never. It counts as a start that failed: while the server
+   * starts, `Server.start` rejects with WorkerModuleError; later the worker is replaced after the
+   * spawn backoff, and the error is logged. Default 60 000.
+   */
+  startTimeout?: number
   /** File mode of the Unix socket. Default 0o600: only the server's user may connect. */
   socketMode?: number
   /** Largest WebSocket frame a worker accepts, in bytes. Default 64 MiB. */
@@ -108,6 +115,7 @@ export interface NormalizedServerOptions {
   spares: number
   concurrency: number
   hungWorkerTimeout: number
+  startTimeout: number
   socketMode: number
   maxPayload: number
   handshakeTimeout: number
@@ -129,6 +137,7 @@ const defaults = {
   spares: 2,
   concurrency: 1,
   hungWorkerTimeout: 300_000,
+  startTimeout: 60_000,
   socketMode: 0o600,
   maxPayload: Limits.maxPayload,
   handshakeTimeout: 5_000,
@@ -187,6 +196,7 @@ export function normalizeServerOptions(options: ServerOptions): NormalizedServer
   checkCount('spares', o.spares, 0)
   checkCount('concurrency', o.concurrency, 1)
   checkMs('hungWorkerTimeout', o.hungWorkerTimeout, true)
+  checkMs('startTimeout', o.startTimeout, true)
   checkCount('socketMode', o.socketMode, 0)
   if (o.socketMode > 0o777) fail('socketMode', 'a file mode between 0 and 0o777', o.socketMode)
   checkCount('maxPayload', o.maxPayload, 1)

@@ -134,7 +134,7 @@ export class WorkerPool {
   #reloads = 0
   #started = 0
   #exited = 0
-  readonly #killed: Record<KillReason, number> = { hung: 0, unresponsive: 0, shutdown: 0 }
+  readonly #killed: Record<KillReason, number> = { hung: 0, unresponsive: 0, shutdown: 0, startTimeout: 0 }
   readonly #exits: Record<string, number> = {}
   /** Calls run by workers that have exited. */
   #exitedCalls = 0
@@ -403,6 +403,7 @@ export class WorkerPool {
         logger: this.#log,
         workerOutput: this.#o.workerOutput,
         hungWorkerTimeout: this.#o.hungWorkerTimeout,
+        startTimeout: this.#o.startTimeout,
         events: this.#events,
       })
     } catch (error) {
@@ -448,7 +449,7 @@ export class WorkerPool {
     this.#exitedCalls += worker.report?.calls ?? 0
     const key = exit.signal ?? String(exit.code)
     this.#exits[key] = (this.#exits[key] ?? 0) + 1
-    // hung and unresponsive kills are counted when decided; shutdown kills only if a signal was needed.
+    // hung and unresponsive kills are counted when decided, start timeouts below; shutdown kills only if a signal was needed.
     if (exit.killedFor === 'shutdown' && exit.signal !== null) this.#killed.shutdown++
     const fields = { worker: worker.id, pid: worker.pid, code: exit.code, signal: exit.signal }
     // A worker the server asked to end (a spare at a stop or a reload) that exits by a signal (a
@@ -457,7 +458,9 @@ export class WorkerPool {
     const asked = exit.killedFor === 'shutdown' || (exit.endedFor !== undefined && !exit.heldConnection)
     if (exit.abnormal && !asked && exit.loadFailure === undefined) this.#log.warn(`${worker.label} ${exit.description}`, fields)
     else this.#log.debug(`${worker.label} ${exit.description}`, fields)
-    if (from === 'starting' && exit.killedFor === undefined) this.#diedStarting(worker)
+    if (exit.killedFor === 'startTimeout') this.#killed.startTimeout++
+    // A start timeout moved it to `ending` to kill it: it still died before it was ready.
+    if ((from === 'starting' && exit.killedFor === undefined) || exit.killedFor === 'startTimeout') this.#diedStarting(worker)
     this.#closeIfEmpty()
   }
 
@@ -471,14 +474,16 @@ export class WorkerPool {
   #diedStarting(worker: WorkerProcess): void {
     const exit = worker.exit!
     const tail = worker.outputTail()
-    const detail = `${exit.description} before it was ready${tail.length > 0 ? `; its last output: ${tail.join(' | ')}` : ''}`
+    const timedOut = exit.killedFor === 'startTimeout'
+    const detail = `${exit.description}${timedOut ? '' : ' before it was ready'}${tail.length > 0 ? `; its last output: ${tail.join(' | ')}` : ''}`
     const fields = { worker: worker.id, pid: worker.pid, code: exit.code, signal: exit.signal }
     const path = this.#o.workerPath
     // While starting, Server.start rejects with the failure: a log record of it would say it twice.
     if (exit.loadFailure !== undefined && this.#phase !== 'starting' && this.#phase !== 'failed')
       this.#log.error(`${worker.label} cannot load the worker module: ${exit.loadFailure}`, { ...fields, module: path })
     if (this.#phase === 'starting') {
-      if (exit.signal === null)
+      // A module that cannot get ready in time will not in the next process either.
+      if (exit.signal === null || timedOut)
         return this.#failStart(new WorkerModuleError(path, exit.loadFailure ?? `worker module ${path}: ${detail}`, { cause: exit.loadError }))
       if (++this.#startupSignalDeaths >= startupSignalRetries)
         return this.#failStart(new WorkerModuleError(path, `worker module ${path}: ${detail} (${this.#startupSignalDeaths} workers in a row)`))

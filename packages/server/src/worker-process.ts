@@ -37,12 +37,13 @@ import type { Credentials, LoadError, ServerToWorker, WorkerBootConfig, WorkerRe
 import type { Logger } from './logger.js'
 import type { OutputLevel } from './options.js'
 import { pipeOutput, type OutputPipe } from './output.js'
+import { removeWarmSocket, warmSocketPath } from './warm-socket.js'
 
 /** A worker process's state, seen from the server (the diagram at the top of worker-process.ts). */
 export type WorkerState = 'starting' | 'spare' | 'active' | 'draining' | 'ending' | 'exited'
 
 /** Why the server killed a worker. */
-export type KillReason = 'hung' | 'unresponsive' | 'shutdown'
+export type KillReason = 'hung' | 'unresponsive' | 'shutdown' | 'startTimeout'
 
 export const legalMoves: Readonly<Record<WorkerState, readonly WorkerState[]>> = {
   starting: ['spare', 'ending', 'exited'],
@@ -96,6 +97,8 @@ export interface WorkerProcessOptions {
   logger: Logger
   workerOutput: { stdout: OutputLevel; stderr: OutputLevel }
   hungWorkerTimeout: number
+  /** Killed (`startTimeout`) when not ready this long after the spawn, ms; Infinity for never. */
+  startTimeout: number
   /**
    * Whether the server may write its close frame on a connection whose worker died. False over
    * TLS: the stream is encrypted by the worker, and plaintext from the server would corrupt it.
@@ -132,6 +135,9 @@ export class WorkerProcess {
   #busySince: number | null = null
   #report: WorkerReport | undefined
   #exit: WorkerExit | undefined
+  /** Whether it ever said ready: one that did not may have died while it warmed up. */
+  #saidReady = false
+  #startTimer: NodeJS.Timeout | undefined
 
   constructor(options: WorkerProcessOptions) {
     this.#options = options
@@ -153,6 +159,11 @@ export class WorkerProcess {
     if (this.#child.stdout) this.#outputs.push(pipeOutput(this.#child.stdout, options.logger, stdout, this.label, { ...fields, stream: 'stdout' }))
     if (this.#child.stderr) this.#outputs.push(pipeOutput(this.#child.stderr, options.logger, stderr, this.label, { ...fields, stream: 'stderr' }))
     this.#child.on('message', (message: WorkerToServer) => this.#onMessage(message))
+    if (Number.isFinite(options.startTimeout))
+      this.#startTimer = setTimeout(() => {
+        this.#startTimer = undefined
+        if (this.#state === 'starting') this.kill('startTimeout')
+      }, options.startTimeout)
     this.#child.on('exit', (code, signal) => this.#afterLastMessage(() => this.#onExit(code, signal)))
     this.#child.on('error', (error) => {
       // A failed spawn emits 'error' and never 'exit'.
@@ -338,6 +349,8 @@ export class WorkerProcess {
         if (this.#state !== 'starting') return
         this.#setupFailed = message.setupFailed === true
         this.#warmUpFailed = typeof message.warmUpFailed === 'string' ? message.warmUpFailed : undefined
+        this.#saidReady = true
+        clearTimeout(this.#startTimer)
         this.#moveTo('spare')
         break
       case 'load-failed':
@@ -387,6 +400,9 @@ export class WorkerProcess {
         return `worker killed: unresponsive for more than ${timeout} ms (hungWorkerTimeout)`
       case 'shutdown':
         if (signal !== null) return `worker killed by ${signal}: server shutting down`
+        break
+      case 'startTimeout':
+        return `worker killed: not ready within ${this.#options.startTimeout} ms of its start (startTimeout)`
     }
     if (spawnError !== undefined) return `worker could not be started: ${spawnError.message}`
     if (signal !== null) return `worker killed by ${signal}`
@@ -414,6 +430,7 @@ export class WorkerProcess {
   #onExit(code: number | null, signal: NodeJS.Signals | null, spawnError?: Error): void {
     if (this.#state === 'exited') return
     if (this.#killTimer !== undefined) clearTimeout(this.#killTimer)
+    clearTimeout(this.#startTimer)
     const heldConnection = this.#sockets.size > 0
     this.#exit = {
       code,
@@ -426,6 +443,8 @@ export class WorkerProcess {
       abnormal: code !== 0 || signal !== null || this.#killedFor !== undefined || heldConnection,
       description: this.#describeExit(code, signal, spawnError),
     }
+    // Gone before it was ready, perhaps while it warmed up: its warm-up socket may be left.
+    if (!this.#saidReady && this.#child.pid !== undefined) removeWarmSocket(warmSocketPath(this.#child.pid, this.#options.env))
     this.#closeConnections(this.#exit)
     this.#moveTo('exited')
   }

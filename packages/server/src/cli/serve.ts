@@ -85,6 +85,7 @@ export const serveFlags: readonly Flag<ServeConfig>[] = [
   numeric('max-workers', 'maxWorkers', 'N', 'most worker processes, spares included', '128', 'Workers'),
   numeric('concurrency', 'concurrency', 'N', 'connections one worker process serves at once (for workers that mostly await I/O); each stays an exclusive checkout', '1', 'Workers'),
   numeric('hung-worker-timeout', 'hungWorkerTimeout', 'MS', 'kill a worker busy on one call for longer; Infinity for never', '300000', 'Workers'),
+  numeric('start-timeout', 'startTimeout', 'MS', 'kill a worker not ready (module loaded, setup done) this long after it started; Infinity for never', '60000', 'Workers'),
   { name: 'import', value: 'MODULE', group: 'Workers', repeatable: true,
     help: 'preload MODULE in every worker (node --import MODULE), e.g. --import tsx for workers written in TypeScript',
     apply: (c, v) => {

@@ -14,15 +14,13 @@
  * slow machine just skips it.
  */
 import type { AsyncLocalStorage } from 'node:async_hooks'
-import { unlinkSync } from 'node:fs'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { Codec, MessageType, type HelloInfo } from '@forkd/protocol'
 import { currentSink, installSink } from './context.js'
 import { WorkerSession, type CallScope, type SetupState } from './session.js'
 import { acceptUpgrade } from './upgrade.js'
 import { WarmClient } from './warm-client.js'
+import { removeWarmSocket, warmSocketPath } from '../warm-socket.js'
 
 const warmDefinition = { interface: { warm: (x: unknown) => x } }
 const noSetup: SetupState = { done: Promise.resolve(), settled: true, failed: false, error: undefined }
@@ -36,7 +34,9 @@ export interface PrewarmOptions {
 
 /** Resolves with why the warm-up did not complete, or undefined when it did; never rejects. */
 export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }: PrewarmOptions): Promise<string | undefined> {
-  const path = join(tmpdir(), `forkd-warm-${process.pid}.sock`)
+  const path = warmSocketPath(process.pid)
+  // left by a dead process that had this pid, killed while it warmed up
+  removeWarmSocket(path)
   // With one connection per process a session installs itself as the sink of `log` and `emit`;
   // the real sessions must find the process as it was.
   const sinkBefore = currentSink()
@@ -79,10 +79,6 @@ export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }
     client?.destroy()
     server.close()
     installSink(sinkBefore)
-    try {
-      unlinkSync(path)
-    } catch {
-      // already gone
-    }
+    removeWarmSocket(path)
   }
 }
