@@ -37,6 +37,9 @@ export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }
   const path = warmSocketPath(process.pid)
   // left by a dead process that had this pid, killed while it warmed up
   removeWarmSocket(path)
+  // A worker that exits during the warm-up (its server gone, a retire) never reaches `finally`.
+  const removeOnExit = () => removeWarmSocket(path)
+  process.once('exit', removeOnExit)
   // With one connection per process a session installs itself as the sink of `log` and `emit`;
   // the real sessions must find the process as it was.
   const sinkBefore = currentSink()
@@ -79,6 +82,7 @@ export async function prewarm({ hello, maxPayload, handshakeTimeout, callScope }
     client?.destroy()
     server.close()
     installSink(sinkBefore)
+    process.off('exit', removeOnExit)
     removeWarmSocket(path)
   }
 }
