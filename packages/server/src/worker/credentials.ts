@@ -27,7 +27,9 @@ export function fetchCredentials(): Promise<ConnectionSecurity> {
     }
     process.on('message', onMessage)
     const request: WorkerToServer = { type: 'credentials-request' }
-    if (process.connected) process.send!(request)
+    // A failed send (EPIPE) means the server is gone; without a callback it would be an uncaught
+    // exception (life.ts, toServer).
+    if (process.connected) process.send!(request, undefined, {}, () => {})
   })
 }
 
