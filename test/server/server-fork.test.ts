@@ -3,6 +3,7 @@ import { existsSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { afterEach, describe, expect, it } from 'vitest'
+import { Client } from '@forkd/client'
 import { Server, WorkerModuleError, fetchStatus } from '@forkd/server'
 import { fixture, isAlive, tempDir, waitForExit } from '../support/harness.js'
 import { connectRaw } from '../support/raw-connection.js'
@@ -65,5 +66,34 @@ describe('Server.fork', () => {
     parent.kill('SIGKILL')
     await waitForExit([server, ...workers])
     expect(existsSync(path)).toBe(false)
+  })
+
+  it('keeps a worker serving its client when the server dies with a heartbeat ping still unanswered', async () => {
+    dir = tempDir()
+    const path = join(dir, 's.sock')
+    // hungWorkerTimeout 2 s: the server pings every active worker every 500 ms
+    const forked = Server.fork({ listen: path, worker: fixture('echo-worker.mjs'), spares: 1, hungWorkerTimeout: 2_000 })
+    cleanups.push(() => {
+      if (isAlive(forked.pid)) process.kill(forked.pid, 'SIGKILL')
+    })
+    await forked.ready
+    const client = new Client<{ spin(ms: number): number; echo(x: string): string }>({ connect: path, minWorkers: 1, maxWorkers: 1 })
+    cleanups.push(() => client.close())
+    const c = await client.checkout()
+    const pid = c.worker.pid
+    cleanups.push(() => {
+      if (isAlive(pid)) process.kill(pid, 'SIGKILL')
+    })
+    // The worker spins through a ping or two, and the server dies before it can answer: the worker
+    // reads the pings, answers into a channel already broken (EPIPE), and must go on serving.
+    const spinning = c.spin(1_400)
+    await new Promise((r) => setTimeout(r, 1_100))
+    process.kill(forked.pid, 'SIGKILL')
+    expect(await spinning).toBe(1_400)
+    expect(await c.echo('still served')).toBe('still served')
+    c.release()
+    await client.close()
+    // with no connection left and no server, it exits by itself
+    await waitForExit([pid])
   })
 })
