@@ -68,6 +68,9 @@ describe('forkd serve --listen systemd', () => {
       killAll(left)
       await waitForExit([child.pid!, ...left])
       rmSync(dir, { recursive: true, force: true })
+      // A worker the server forked just before it was killed was not in that list: with its server
+      // gone it must exit by itself (it is not killed here).
+      await waitFor(() => processesTagged(tag).length === 0, 'every process of the run to be gone')
       expect(processesTagged(tag)).toEqual([])
     })
     return { supervisor: child.pid!, port, tag, stderr: () => stderr }
