@@ -6,6 +6,7 @@
  */
 import type { Credentials, ServerToWorker, WorkerToServer } from '../ipc.js'
 import { prepareTls, type TlsTermination } from './tls-termination.js'
+import { toServer } from './to-server.js'
 import { tokenCheck, type TokenCheck } from './token-check.js'
 
 export interface ConnectionSecurity {
@@ -27,9 +28,7 @@ export function fetchCredentials(): Promise<ConnectionSecurity> {
     }
     process.on('message', onMessage)
     const request: WorkerToServer = { type: 'credentials-request' }
-    // A failed send (EPIPE) means the server is gone; without a callback it would be an uncaught
-    // exception (life.ts, toServer).
-    if (process.connected) process.send!(request, undefined, {}, () => {})
+    toServer(request)
   })
 }
 

@@ -38,6 +38,7 @@ import { installSink } from './context.js'
 import { fetchCredentials, type ConnectionSecurity } from './credentials.js'
 import { describeImportFailure } from './load-failure.js'
 import { markBusy, orphanWatchdogRunning, startOrphanWatchdog } from './orphan-watchdog.js'
+import { toServer, toServerThen } from './to-server.js'
 import { prewarm } from './prewarm.js'
 import { WorkerSession, type CallScope, type SessionEnd, type SetupState } from './session.js'
 import { acceptUpgrade } from './upgrade.js'
@@ -81,25 +82,6 @@ function moveTo(next: Life): void {
 
 const config = JSON.parse(process.argv[2] ?? '{}') as WorkerBootConfig
 const concurrency = config.concurrency ?? 1
-
-/**
- * Tells the server, if it is there. `process.connected` is still true for a moment after the server
- * died: the write then fails with EPIPE, which `process.send` reports to its callback, or, without
- * one, as an 'error' event on `process` that nobody listens to: an uncaught exception that would
- * kill a worker still serving its client (seen in the chaos test, with the server killed).
- */
-const toServer = (message: WorkerToServer) => {
-  if (process.connected) process.send!(message, undefined, {}, serverGone)
-}
-
-/** A send that failed: the server is gone, and its channel's 'disconnect' follows. */
-function serverGone(): void {}
-
-/** Sends `message`, then runs `then` once it is written out (or at once when the server is gone). */
-const toServerThen = (message: WorkerToServer, then: () => void) => {
-  if (process.connected) process.send!(message, undefined, {}, () => then())
-  else then()
-}
 
 /** What connections are checked with (TLS, tokens); set before the worker is ready. */
 let security: ConnectionSecurity = { tls: undefined, checkToken: undefined }
