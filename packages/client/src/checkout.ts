@@ -286,7 +286,7 @@ export class CheckoutState implements Lessee, LeakTarget {
 
   /** Nothing is in flight any more. */
   #clearInflight(): void {
-    this.#inflight = []
+    this.#inflight.length = 0
     this.#head = 0
     if (this.#madeAt !== undefined) this.#madeAt.length = 0
   }
@@ -294,9 +294,7 @@ export class CheckoutState implements Lessee, LeakTarget {
   /** The head call got its reply at `at`: the next one starts its run and its timeout. */
   #advance(at: number): void {
     if (this.#head === this.#inflight.length) {
-      this.#inflight.length = 0
-      this.#head = 0
-      if (this.#madeAt !== undefined) this.#madeAt.length = 0
+      this.#clearInflight()
       if (this.#released) this.#end()
       return
     }
